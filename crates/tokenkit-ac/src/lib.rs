@@ -1,0 +1,1 @@
+//! tokenkit backend for the ac platform (in progress).

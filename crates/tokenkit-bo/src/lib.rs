@@ -1,0 +1,1 @@
+//! tokenkit backend for the bo platform (in progress).

@@ -1,0 +1,315 @@
+//! HTTP plumbing shared by every platform crate.
+//!
+//! One `reqwest::Client` (injectable), connect and total timeouts, no redirects (a
+//! redirect could carry a token to another host), a response-size cap, and one place
+//! that turns transport failures and status codes into typed errors. A request that
+//! may have reached the server but got no answer is `OutcomeUnknown` when the operation
+//! spends something, so nobody retries it blindly.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{DATE, HeaderMap};
+use serde::de::DeserializeOwned;
+
+use crate::error::TransientKind;
+use crate::{Arrival, Error};
+
+/// The `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("tokenkit/", env!("CARGO_PKG_VERSION"));
+
+/// The default cap on a response body.
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+
+/// HTTP settings of a platform client.
+///
+/// ```
+/// use std::time::Duration;
+/// use tokenkit_core::http::{Http, HttpConfig};
+/// let http = Http::new("ilab", HttpConfig::default().timeout(Duration::from_secs(5)))?;
+/// # Ok::<(), tokenkit_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_body: usize,
+    client: Option<reqwest::Client>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(15),
+            max_body: DEFAULT_MAX_BODY,
+            client: None,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Time allowed to establish a connection (only for the client built here).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole request, body included.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The largest response body accepted.
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Use this client (its pool, proxy and TLS settings). It should not follow
+    /// redirects; the total timeout is still applied per request.
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+}
+
+/// Whether an operation spends something that a blind retry would spend again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spend {
+    /// Safe to repeat (login, renew of ac, state).
+    No,
+    /// Spends a scarce resource (an ilab refresh, a single-use ticket); the name is used
+    /// in the `OutcomeUnknown` error.
+    Yes(&'static str),
+}
+
+/// A platform's HTTP client.
+#[derive(Debug, Clone)]
+pub struct Http {
+    platform: &'static str,
+    client: reqwest::Client,
+    timeout: Duration,
+    max_body: usize,
+}
+
+/// A response read in full (within the size cap).
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The HTTP status.
+    pub status: u16,
+    /// When it arrived, on both clocks, with the server's `Date`.
+    pub arrival: Arrival,
+    /// The body.
+    pub body: Bytes,
+    platform: &'static str,
+}
+
+impl Http {
+    /// A client for `platform` (used in error messages).
+    pub fn new(platform: &'static str, config: HttpConfig) -> Result<Self, Error> {
+        let client = match config.client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .user_agent(USER_AGENT)
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(config.connect_timeout)
+                .timeout(config.timeout)
+                .build()
+                .map_err(|_| Error::config("the HTTP client could not be built"))?,
+        };
+        Ok(Self {
+            platform,
+            client,
+            timeout: config.timeout,
+            max_body: config.max_body,
+        })
+    }
+
+    /// The underlying client, to build requests.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The platform name.
+    pub fn platform(&self) -> &'static str {
+        self.platform
+    }
+
+    /// Sends a request and reads the whole body within the cap.
+    pub async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        spend: Spend,
+    ) -> Result<Response, Error> {
+        let request = request
+            .header(reqwest::header::USER_AGENT, USER_AGENT)
+            .timeout(self.timeout);
+        let started = tokio::time::Instant::now();
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e, spend, started))?;
+        let arrival = Arrival::now().with_server_date(server_date(response.headers()));
+        let status = response.status().as_u16();
+        if let Some(len) = response.content_length()
+            && len > self.max_body as u64
+        {
+            return Err(self.too_large(len));
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(&e, spend, started))?
+        {
+            if body.len() + chunk.len() > self.max_body {
+                return Err(self.too_large((body.len() + chunk.len()) as u64));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response {
+            status,
+            arrival,
+            body: body.freeze(),
+            platform: self.platform,
+        })
+    }
+
+    fn too_large(&self, len: u64) -> Error {
+        Error::Malformed {
+            platform: self.platform,
+            reason: format!(
+                "response body of at least {len} bytes exceeds the {} byte cap",
+                self.max_body
+            ),
+            excerpt: String::new(),
+        }
+    }
+
+    /// Classifies a transport error. reqwest's own message is not kept: it names the
+    /// URL, whose query may hold a ticket or a signature.
+    fn transport_error(
+        &self,
+        e: &reqwest::Error,
+        spend: Spend,
+        started: tokio::time::Instant,
+    ) -> Error {
+        let transient = |kind| Error::Transient {
+            platform: self.platform,
+            kind,
+            status: None,
+            excerpt: String::new(),
+        };
+        if e.is_builder() {
+            return Error::config(format!(
+                "{}: the request could not be built (check the base URL)",
+                self.platform
+            ));
+        }
+        if e.is_connect() {
+            return transient(TransientKind::Connect);
+        }
+        match spend {
+            Spend::Yes(operation) => Error::OutcomeUnknown {
+                platform: self.platform,
+                operation,
+                waited: started.elapsed(),
+            },
+            Spend::No if e.is_timeout() => transient(TransientKind::Timeout),
+            Spend::No => transient(TransientKind::Interrupted),
+        }
+    }
+}
+
+fn server_date(headers: &HeaderMap) -> Option<SystemTime> {
+    httpdate::parse_http_date(headers.get(DATE)?.to_str().ok()?).ok()
+}
+
+impl Response {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// Decodes the body as JSON after checking the status: 5xx and 429 are transient,
+    /// 3xx is refused (redirects are not followed), and a body that is not the expected
+    /// JSON is a malformed-response error with a (redacted) excerpt. A 4xx whose body
+    /// decodes is returned, so the platform can read its own error code.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        self.check_status()?;
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(self.malformed(format!("empty body (HTTP {})", self.status)));
+        }
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let what = if e.is_syntax() || e.is_eof() {
+                "not JSON"
+            } else {
+                "unexpected JSON"
+            };
+            self.malformed(format!(
+                "{what} (HTTP {}): {}",
+                self.status,
+                scrub_serde_message(&e.to_string())
+            ))
+        })
+    }
+
+    /// Fails on 3xx, 429 and 5xx.
+    pub fn check_status(&self) -> Result<(), Error> {
+        let kind = match self.status {
+            429 => TransientKind::RateLimited,
+            500..=599 => TransientKind::ServerError,
+            300..=399 => {
+                return Err(self.malformed(format!(
+                    "unexpected redirect (HTTP {}); redirects are not followed",
+                    self.status
+                )));
+            }
+            _ => return Ok(()),
+        };
+        Err(Error::Transient {
+            platform: self.platform,
+            kind,
+            status: Some(self.status),
+            excerpt: crate::error::excerpt(&self.body),
+        })
+    }
+
+    /// A malformed-response error about this response.
+    pub fn malformed(&self, reason: impl Into<String>) -> Error {
+        Error::malformed(self.platform, reason, &self.body)
+    }
+}
+
+/// serde_json quotes offending values in its messages (`invalid type: string "…"`);
+/// those values may be tokens, so they are cut out.
+fn scrub_serde_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_quotes = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !in_quotes {
+                out.push_str("\"…\"");
+            }
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_lose_quoted_values() {
+        assert_eq!(
+            scrub_serde_message(r#"invalid type: string "SENTINEL", expected u64 at line 1"#),
+            r#"invalid type: string "…", expected u64 at line 1"#
+        );
+    }
+}

@@ -1,0 +1,33 @@
+//! The platform-independent core of tokenkit.
+//!
+//! A platform crate turns credentials into a [`Token`] by implementing
+//! [`TokenProvider`]; the [`TokenCache`] decides when to ask for one; a [`TokenStore`]
+//! remembers it; callers only call [`TokenCache::token`].
+//!
+//! - [`Secret`] and its named kin: redacted, zeroized secrets.
+//! - [`Token`], [`Expiry`]: skew-proof expiry anchored to the monotonic clock.
+//! - [`TokenCache`]: single-flight, background refresh, backoff, budgets.
+//! - [`MemoryStore`], [`FileStore`]: versioned stores with a refresh lease.
+//! - [`http`]: the HTTP plumbing every platform crate uses.
+//! - [`lenient`], [`jwt`], [`civil`]: decoding helpers.
+
+pub mod cache;
+pub mod civil;
+mod error;
+mod expiry;
+pub mod http;
+pub mod jwt;
+pub mod lenient;
+mod provider;
+mod secret;
+pub mod store;
+mod token;
+
+pub use async_trait::async_trait;
+pub use cache::{Backoff, CacheConfig, CachedToken, TokenCache, TokenCacheBuilder, TokenGuard};
+pub use error::{EXCERPT_LEN, Error, TransientKind, excerpt};
+pub use expiry::{Arrival, Expiry, ExpiryEstimate};
+pub use provider::{RefreshPolicy, TokenProvider};
+pub use secret::{AccessToken, AppSecret, Password, RefreshToken, Secret, SecretKey};
+pub use store::{CasOutcome, FileStore, Lease, MemoryStore, TokenStore, Versioned};
+pub use token::{Cluster, Grant, Metadata, Token, TokenRecord, UserIdentity};

@@ -1,0 +1,1 @@
+//! tokenkit backend for the ilab platform (in progress).

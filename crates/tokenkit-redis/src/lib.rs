@@ -1,0 +1,1 @@
+//! tokenkit backend for the redis platform (in progress).
