@@ -1,1 +1,48 @@
-//! facade
+#![doc = include_str!("../README.md")]
+//!
+//! # Features
+//!
+//! No backend is on by default; pick what you use:
+//!
+//! - `ilab`: the virtual-experiment platform (ticket exchange, 2-refresh budget).
+//! - `ac`: the compute-cloud OpenAPI (per-cluster tokens, renewal).
+//! - `bo`: the backend with the DES-encrypted `XverifyApi` header.
+//! - `redis`: a Redis-backed store shared by a fleet of processes.
+//! - `sandbox`: the local emulator of all three platforms.
+//! - `full`: all of the above.
+
+#[doc(inline)]
+pub use tokenkit_core::{
+    AccessToken, AppSecret, Arrival, Backoff, CachedToken, Error, Expiry, FileStore, Grant,
+    MemoryStore, Metadata, Password, RefreshPolicy, RefreshToken, Secret, SecretKey, Token,
+    TokenCache, TokenGuard, TokenProvider, TokenStore, UserIdentity, async_trait,
+};
+
+/// The core: everything platform-independent.
+#[doc(inline)]
+pub use tokenkit_core as core;
+
+/// The ilab virtual-experiment platform.
+#[cfg(feature = "ilab")]
+#[doc(inline)]
+pub use tokenkit_ilab as ilab;
+
+/// The ac compute-cloud OpenAPI.
+#[cfg(feature = "ac")]
+#[doc(inline)]
+pub use tokenkit_ac as ac;
+
+/// The bo backend.
+#[cfg(feature = "bo")]
+#[doc(inline)]
+pub use tokenkit_bo as bo;
+
+/// The Redis-backed store for fleets.
+#[cfg(feature = "redis")]
+#[doc(inline)]
+pub use tokenkit_redis as redis;
+
+/// The local emulator of the three platforms.
+#[cfg(feature = "sandbox")]
+#[doc(inline)]
+pub use tokenkit_sandbox as sandbox;

@@ -1,1 +1,161 @@
-//! sandbox
+//! A local emulator of the ilab, ac and bo token platforms, for tests and demos.
+//!
+//! It enforces the documents' rules (signatures, single-use tickets, the 2-refresh
+//! budget, the ac renewal window, the bo verify header with replay and timestamp
+//! checks), signs its tokens as HS256 JWTs with the documented claims, counts every
+//! request at `GET /_sandbox/stats`, and can inject faults on the platform routes.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let sandbox = tokenkit_sandbox::Sandbox::start(tokenkit_sandbox::SandboxConfig::default()).await?;
+//! println!("listening on {}", sandbox.base_url());
+//! # Ok(()) }
+//! ```
+
+pub mod ac;
+pub mod bo;
+mod faults;
+pub mod ilab;
+pub mod jwt;
+mod stats;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+pub use faults::Faults;
+pub use stats::Stats;
+
+/// Everything the sandbox can be told.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Where to listen; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Faults injected on the platform routes (never on `/_sandbox/`).
+    pub faults: Faults,
+    /// The HS256 key the sandbox signs its tokens with.
+    pub jwt_key: Vec<u8>,
+    /// The ilab platform.
+    pub ilab: ilab::IlabConfig,
+    /// The ac platform.
+    pub ac: ac::AcConfig,
+    /// The bo platform.
+    pub bo: bo::BoConfig,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            faults: Faults::default(),
+            jwt_key: b"tokenkit-sandbox-signing-key".to_vec(),
+            ilab: ilab::IlabConfig::default(),
+            ac: ac::AcConfig::default(),
+            bo: bo::BoConfig::default(),
+        }
+    }
+}
+
+/// What every platform's routes share.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// Request counters.
+    pub stats: Arc<Stats>,
+    /// Fault injection.
+    pub faults: Faults,
+    /// The signing key.
+    pub jwt_key: Arc<[u8]>,
+}
+
+impl Common {
+    /// Wraps `router` (a platform's routes) with counting and fault injection. Each
+    /// route is counted under `"<platform>.<last path segment>"` unless `name_of` says
+    /// otherwise.
+    pub fn platform_routes(&self, platform: &'static str, router: Router) -> Router {
+        faults::wrap(self.clone(), platform, router)
+    }
+}
+
+/// A running sandbox. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    stats: Arc<Stats>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Binds and starts serving in the background; returns once listening.
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        let stats = Arc::new(Stats::default());
+        let common = Common {
+            stats: Arc::clone(&stats),
+            faults: config.faults.clone(),
+            jwt_key: Arc::from(config.jwt_key.as_slice()),
+        };
+        let app = router(&common, &config);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "sandbox server stopped");
+            }
+        });
+        Ok(Self {
+            addr,
+            stats,
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The request counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Serves until the process is stopped.
+    pub async fn wait(mut self) {
+        let _keep = self.shutdown.take();
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.abort();
+    }
+}
+
+fn router(common: &Common, config: &SandboxConfig) -> Router {
+    let stats = Arc::clone(&common.stats);
+    Router::new()
+        .route(
+            "/_sandbox/stats",
+            get(move || async move { axum::Json(stats.snapshot()) }),
+        )
+        .merge(ilab::routes(common.clone(), config.ilab.clone()))
+        .merge(ac::routes(common.clone(), config.ac.clone()))
+        .merge(bo::routes(common.clone(), config.bo.clone()))
+}
