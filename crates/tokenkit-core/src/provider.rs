@@ -66,8 +66,9 @@ pub struct RefreshPolicy {
     pub mandatory_ahead: Duration,
     /// The margins never exceed this fraction of the token's lifetime.
     pub margin_fraction: f64,
-    /// How long after expiry a refresh is still accepted (ac: 24 h); after it, fetch.
-    pub renewal_grace: Duration,
+    /// How long after expiry a refresh is still accepted (ac: 24 h); after it, the
+    /// cache fetches. `None`: no limit known (the refresh token decides).
+    pub renewal_grace: Option<Duration>,
     /// Whether to refresh ahead of need in the background. Off for scarce refreshes
     /// (ilab): then a refresh happens only when the token is about to expire.
     pub background_refresh: bool,
@@ -80,7 +81,7 @@ impl Default for RefreshPolicy {
             refresh_ahead: Duration::from_secs(300),
             mandatory_ahead: Duration::from_secs(10),
             margin_fraction: 0.2,
-            renewal_grace: Duration::ZERO,
+            renewal_grace: None,
             background_refresh: true,
         }
     }
@@ -113,7 +114,7 @@ impl RefreshPolicy {
 
     /// Sets how long after expiry a refresh is still accepted.
     pub fn with_renewal_grace(mut self, grace: Duration) -> Self {
-        self.renewal_grace = grace;
+        self.renewal_grace = Some(grace);
         self
     }
 

@@ -1,1 +1,61 @@
-//! tokenkit backend for the redis platform (in progress).
+//! A Redis-backed [`TokenStore`](tokenkit_core::TokenStore) for tokenkit: one grant
+//! shared by many processes and hosts, as if they were one cache.
+//!
+//! - **State**: one hash per grant (`<prefix>:{<key>}:state`) holding the token record,
+//!   the generation, the refreshes spent, the budget and the outcome-unknown marker.
+//!   All names of a grant share one hash tag, so the scripts also run on Redis Cluster.
+//! - **Compare-and-set** is one Lua script: check the generation, refuse a token that
+//!   claims more refreshes than its budget (so not even two lease holders can overspend
+//!   the ilab budget), write every field, bump the generation, set the key TTL, publish
+//!   a change hint.
+//! - **Lease**: `SET … NX PX` with a random fence; renew and release are
+//!   compare-and-pexpire / compare-and-delete scripts, so only the holder can.
+//! - **Key TTL** follows the refresh token, not the access token ([`KeyTtl`]).
+//! - **Redis down**: operations fail as transient store errors within the operation
+//!   timeout (the cache keeps serving its valid token), or fall back to an in-process
+//!   store for grants without a budget ([`Fallback`]).
+//! - [`RedisStore::spend`]: an atomic check-and-count of one refresh;
+//!   [`RedisStore::subscribe`]: change hints over pub/sub.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use tokenkit_core::TokenCache;
+//! use tokenkit_redis::{Fallback, RedisStore};
+//! # #[derive(Debug)] struct MyProvider;
+//! # #[tokenkit_core::async_trait] impl tokenkit_core::TokenProvider for MyProvider {
+//! #   async fn fetch(&self) -> Result<tokenkit_core::Token, tokenkit_core::Error> { unimplemented!() }
+//! #   async fn refresh(&self, _: &tokenkit_core::Token) -> Result<tokenkit_core::Token, tokenkit_core::Error> { unimplemented!() }
+//! # }
+//! # async fn f() -> Result<(), tokenkit_core::Error> {
+//! let store = RedisStore::builder("redis://127.0.0.1:6379/")
+//!     .fallback(Fallback::FailClosed)
+//!     .connect()
+//!     .await?;
+//! let cache = TokenCache::builder(MyProvider)
+//!     .store(Arc::new(store))
+//!     .key("ilab:alice")
+//!     .build();
+//! let token = cache.token().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Features
+//!
+//! None. TLS (`rediss://`) and cluster connections are not enabled in this build; the
+//! scripts are cluster-safe.
+
+mod changes;
+mod codec;
+mod config;
+mod error;
+mod fallback;
+mod keys;
+mod scripts;
+mod spend;
+mod store;
+mod token_store;
+
+pub use changes::{Change, Changes};
+pub use config::{Fallback, KeyTtl};
+pub use spend::Spend;
+pub use store::{RedisStore, RedisStoreBuilder};

@@ -200,7 +200,7 @@ impl Shared {
                 .policy
                 .refresh_budget
                 .is_none_or(|b| grant.refreshes_spent < b);
-            let window_open = now < e.expiry().deadline() + self.policy.renewal_grace;
+            let window_open = self.policy.renewal_grace.is_none_or(|grace| now < e.expiry().deadline() + grace);
             budget_left && window_open
         });
         if let Some(base) = refreshable {

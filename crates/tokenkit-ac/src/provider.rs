@@ -1,0 +1,106 @@
+//! `AcProvider`: the token of one cluster, for the core's `TokenCache`.
+
+use std::time::Duration;
+
+use tokenkit_core::{Error, RefreshPolicy, Token, TokenProvider, async_trait};
+
+use crate::reply::{INSUFFICIENT_PERMISSION, PARAMETER_INVALID};
+use crate::{AcClient, ClusterSelector, PLATFORM, token};
+
+/// How long after expiry a token can still be renewed (§2.2: 24 h).
+pub const RENEWAL_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// The token of one cluster: `fetch` logs in and picks the cluster, `refresh` renews
+/// with `tokens/next` and falls back to a login when renewal is refused.
+///
+/// ```no_run
+/// use tokenkit_ac::{AcClient, AcProvider, ClusterSelector};
+/// use tokenkit_core::TokenCache;
+/// # async fn run() -> Result<(), tokenkit_core::Error> {
+/// let client = AcClient::builder("https://api01.example.com:65102")
+///     .user("alice").password("s3cret").org_id("org").build()?;
+/// let cache = TokenCache::new(AcProvider::new(client, ClusterSelector::name("华东一区")));
+/// let token = cache.token().await?; // logs in once, then renews as needed
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AcProvider {
+    client: AcClient,
+    cluster: ClusterSelector,
+    renewal_window: Duration,
+}
+
+impl AcProvider {
+    /// The token of `cluster`, obtained with `client` (which must have credentials).
+    pub fn new(client: AcClient, cluster: ClusterSelector) -> Self {
+        Self {
+            client,
+            cluster,
+            renewal_window: RENEWAL_WINDOW,
+        }
+    }
+
+    /// How long after expiry renewal is still tried (default 24 h, the platform's rule).
+    /// Past it, a refresh logs in without asking the platform to renew.
+    pub fn renewal_window(mut self, window: Duration) -> Self {
+        self.renewal_window = window;
+        self
+    }
+
+    /// The client.
+    pub fn client(&self) -> &AcClient {
+        &self.client
+    }
+
+    /// The cluster this provider serves.
+    pub fn cluster(&self) -> &ClusterSelector {
+        &self.cluster
+    }
+
+    /// Whether `current` is past its renewal window, on the local monotonic clock
+    /// (its deadline was measured on the server's clock, see `token::build`).
+    fn window_closed(&self, current: &Token) -> bool {
+        tokio::time::Instant::now() >= current.expiry().deadline() + self.renewal_window
+    }
+}
+
+/// Renewal refusals that only a new login can get past: the token is too old (10008,
+/// also the answer for a token already replaced by its renewal) or not accepted (10004).
+fn renewal_refused(error: &Error) -> bool {
+    error.platform() == Some(PLATFORM)
+        && matches!(
+            error.platform_code(),
+            Some(INSUFFICIENT_PERMISSION | PARAMETER_INVALID)
+        )
+}
+
+#[async_trait]
+impl TokenProvider for AcProvider {
+    async fn fetch(&self) -> Result<Token, Error> {
+        self.client.login().await?.token_for(&self.cluster)
+    }
+
+    async fn refresh(&self, current: &Token) -> Result<Token, Error> {
+        if self.window_closed(current) {
+            tracing::info!(cluster = %self.cluster, "ac renewal window closed; logging in");
+            return self.fetch().await;
+        }
+        match self.client.renew(current.access_token()).await {
+            Ok(renewed) => Ok(match current.metadata().cluster.clone() {
+                Some(cluster) => token::with_cluster(renewed, cluster),
+                None => renewed,
+            }),
+            Err(error) if renewal_refused(&error) => {
+                tracing::info!(cluster = %self.cluster, %error, "ac renewal refused; logging in");
+                self.fetch().await
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Renew while within the renewal window past expiry (§2.2); renewals spend
+    /// nothing, so background refresh ahead of expiry is on.
+    fn policy(&self) -> RefreshPolicy {
+        RefreshPolicy::default().with_renewal_grace(self.renewal_window)
+    }
+}

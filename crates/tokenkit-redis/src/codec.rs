@@ -1,0 +1,180 @@
+//! A token to and from the fields of the state hash (see [`crate::scripts`]).
+
+use redis::Value;
+use tokenkit_core::{Error, Token, TokenRecord, Versioned};
+
+use crate::error::unexpected;
+
+/// The fields a compare-and-set writes, in the order the script takes them.
+pub(crate) struct Encoded {
+    pub(crate) record: String,
+    pub(crate) spent: u32,
+    pub(crate) budget: String,
+    pub(crate) unknown: u8,
+    pub(crate) expires_at_ms: i64,
+}
+
+/// Encodes `token` for the compare-and-set script.
+pub(crate) fn encode(token: &Token) -> Result<Encoded, Error> {
+    let record = token.to_record();
+    let grant = record.grant;
+    let expires_at_ms = record.expires_at_ms;
+    let json = serde_json::to_string(&record)
+        .map_err(|_| Error::store("cannot encode a token for redis", false))?;
+    Ok(Encoded {
+        record: json,
+        spent: grant.refreshes_spent,
+        budget: grant
+            .refresh_budget
+            .map(|b| b.to_string())
+            .unwrap_or_default(),
+        unknown: u8::from(grant.outcome_unknown),
+        expires_at_ms,
+    })
+}
+
+/// The raw fields of a stored grant: `gen`, `record`, `spent`, `budget`, `unknown`.
+pub(crate) struct Fields<'a> {
+    pub(crate) generation: u64,
+    pub(crate) record: Option<&'a [u8]>,
+    pub(crate) spent: Option<&'a [u8]>,
+    pub(crate) budget: Option<&'a [u8]>,
+    pub(crate) unknown: Option<&'a [u8]>,
+}
+
+/// Rebuilds the stored token; `None` if no token is stored (nothing, or a tombstone).
+/// The grant accounting comes from its own fields, which the spend script updates
+/// without rewriting the record.
+pub(crate) fn decode(key: &str, fields: Fields<'_>) -> Result<Option<Versioned>, Error> {
+    let Some(record) = fields.record.filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let corrupt = |what: &str| {
+        Error::store(
+            format!("redis state of key {key:?} is corrupt ({what})"),
+            false,
+        )
+    };
+    let mut record: TokenRecord =
+        serde_json::from_slice(record).map_err(|_| corrupt("token record"))?;
+    if let Some(spent) = fields.spent {
+        record.grant.refreshes_spent = number(spent).ok_or_else(|| corrupt("spent"))?;
+    }
+    if let Some(budget) = fields.budget {
+        record.grant.refresh_budget = if budget.is_empty() {
+            None
+        } else {
+            Some(number(budget).ok_or_else(|| corrupt("budget"))?)
+        };
+    }
+    if let Some(unknown) = fields.unknown {
+        record.grant.outcome_unknown = unknown == b"1";
+    }
+    if fields.generation == 0 {
+        return Err(corrupt("generation"));
+    }
+    Ok(Some(Versioned {
+        generation: fields.generation,
+        token: Token::from_record(record),
+    }))
+}
+
+fn number<T: std::str::FromStr>(bytes: &[u8]) -> Option<T> {
+    std::str::from_utf8(bytes).ok()?.parse().ok()
+}
+
+/// A bulk string or nil of a reply, as bytes.
+pub(crate) fn bytes(value: &Value) -> Option<&[u8]> {
+    match value {
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.as_bytes()),
+        _ => None,
+    }
+}
+
+/// An integer of a reply (integers may come back as strings from HMGET).
+pub(crate) fn integer(operation: &str, value: &Value) -> Result<i64, Error> {
+    match value {
+        Value::Int(i) => Ok(*i),
+        Value::Nil => Ok(0),
+        other => bytes(other)
+            .and_then(number)
+            .ok_or_else(|| unexpected(operation, "not an integer")),
+    }
+}
+
+/// A generation of a reply (never negative).
+pub(crate) fn generation(operation: &str, value: &Value) -> Result<u64, Error> {
+    u64::try_from(integer(operation, value)?)
+        .map_err(|_| unexpected(operation, "negative generation"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokenkit_core::{Arrival, Expiry, Grant};
+
+    use super::*;
+
+    #[test]
+    fn round_trip_with_accounting_from_the_fields() {
+        let token = Token::new(
+            "SENTINEL-ACCESS",
+            Expiry::after(Arrival::now(), Duration::from_secs(60)),
+        )
+        .with_refresh_token("SENTINEL-REFRESH")
+        .with_grant(Grant {
+            refreshes_spent: 1,
+            refresh_budget: Some(2),
+            outcome_unknown: false,
+        });
+        let e = encode(&token).expect("encodes");
+        assert_eq!((e.spent, e.budget.as_str(), e.unknown), (1, "2", 0));
+        let back = decode(
+            "k",
+            Fields {
+                generation: 7,
+                record: Some(e.record.as_bytes()),
+                spent: Some(b"2"),
+                budget: Some(b"2"),
+                unknown: Some(b"1"),
+            },
+        )
+        .expect("decodes")
+        .expect("present");
+        assert_eq!(back.generation, 7);
+        assert_eq!(back.token.access_token().expose_secret(), "SENTINEL-ACCESS");
+        assert_eq!(
+            *back.token.grant(),
+            Grant {
+                refreshes_spent: 2,
+                refresh_budget: Some(2),
+                outcome_unknown: true
+            }
+        );
+    }
+
+    #[test]
+    fn absent_tombstoned_and_corrupt_state() {
+        let none = Fields {
+            generation: 3,
+            record: None,
+            spent: None,
+            budget: None,
+            unknown: None,
+        };
+        assert!(decode("k", none).expect("ok").is_none());
+        let corrupt = Fields {
+            generation: 3,
+            record: Some(b"{\"access_token\":\"SENTINEL-ACCESS\",\"tok"),
+            spent: None,
+            budget: None,
+            unknown: None,
+        };
+        let err = decode("k", corrupt).expect_err("corrupt");
+        assert!(!err.is_transient());
+        assert!(err.to_string().contains("corrupt"), "{err}");
+        assert!(!err.to_string().contains("SENTINEL"), "{err}");
+    }
+}

@@ -1,0 +1,103 @@
+//! Redis failures as tokenkit errors.
+//!
+//! Messages name the operation and the kind of failure only: never the URL (it may
+//! hold a password), never a command's arguments (they hold tokens), never the
+//! server's free text.
+
+use redis::{ErrorKind, RedisError, ServerErrorKind};
+use tokenkit_core::Error;
+
+/// A Redis error met while doing `operation`.
+pub(crate) fn from_redis(operation: &str, e: &RedisError) -> Error {
+    let code = e.code().map(|c| format!(" ({c})")).unwrap_or_default();
+    Error::store(
+        format!("redis {operation}: {}{code}", describe(e)),
+        is_transient(e),
+    )
+}
+
+/// An operation that got no answer in time. A write may still have been applied: the
+/// next read shows it (the generation tells).
+pub(crate) fn timed_out(operation: &str, waited: std::time::Duration) -> Error {
+    Error::store(
+        format!(
+            "redis {operation}: no answer within {} ms (Redis unreachable or paused)",
+            waited.as_millis()
+        ),
+        true,
+    )
+}
+
+/// An answer of an unexpected shape (another program wrote the key, or a bug).
+pub(crate) fn unexpected(operation: &str, what: &str) -> Error {
+    Error::store(format!("redis {operation}: unexpected reply: {what}"), false)
+}
+
+fn describe(e: &RedisError) -> &str {
+    if e.is_timeout() {
+        "timed out"
+    } else if e.is_connection_refusal() {
+        "connection refused"
+    } else if e.is_connection_dropped() {
+        "connection lost"
+    } else {
+        match e.category() {
+            "" => "server error",
+            c => c,
+        }
+    }
+}
+
+/// Whether trying again later may help: the connection failed, or the server is
+/// loading, failing over or busy running a script.
+fn is_transient(e: &RedisError) -> bool {
+    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
+    {
+        return true;
+    }
+    match e.kind() {
+        ErrorKind::Server(kind) => matches!(
+            kind,
+            ServerErrorKind::BusyLoading
+                | ServerErrorKind::TryAgain
+                | ServerErrorKind::ClusterDown
+                | ServerErrorKind::MasterDown
+                | ServerErrorKind::ReadOnly
+                | ServerErrorKind::Moved
+                | ServerErrorKind::Ask
+        ),
+        ErrorKind::Extension => e.code() == Some("BUSY"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::*;
+
+    #[test]
+    fn classification_table() {
+        let refused: RedisError = io::Error::new(io::ErrorKind::ConnectionRefused, "x").into();
+        let reset: RedisError = io::Error::new(io::ErrorKind::ConnectionReset, "x").into();
+        let timeout: RedisError = io::Error::new(io::ErrorKind::TimedOut, "x").into();
+        let config: RedisError = (ErrorKind::InvalidClientConfig, "bad url").into();
+        let types: RedisError = (ErrorKind::UnexpectedReturnType, "not a hash").into();
+        let cases = [
+            (refused, true, "connection refused"),
+            (reset, true, "connection lost"),
+            (timeout, true, "timed out"),
+            (config, false, "invalid client config"),
+            (types, false, "type error"),
+        ];
+        for (e, transient, text) in cases {
+            let err = from_redis("load", &e);
+            assert_eq!(err.is_transient(), transient, "{err}");
+            assert!(err.to_string().contains(text), "{err}");
+            assert!(err.to_string().starts_with("token store: redis load"), "{err}");
+        }
+        assert!(timed_out("lease", std::time::Duration::from_millis(300)).is_transient());
+        assert!(!unexpected("load", "x").is_transient());
+    }
+}

@@ -1,0 +1,91 @@
+//! Redis key and channel names of one grant.
+//!
+//! Every name of a grant carries the same *hash tag* (`{…}`), so Redis Cluster puts
+//! them in one slot and a Lua script may touch all of them. The grant key is escaped
+//! inside the tag (`{`, `}` and `%` become `%7B`, `%7D`, `%25`) so that a key can
+//! never end the tag early and two grants can never share names.
+
+/// The names one grant uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Names {
+    /// The hash with the token and its accounting.
+    pub(crate) state: String,
+    /// The refresh lease (a string holding the holder's fence).
+    pub(crate) lease: String,
+    /// The pub/sub channel on which changes are announced.
+    pub(crate) channel: String,
+}
+
+impl Names {
+    /// The names of `key` under `prefix` (e.g. `tokenkit`).
+    pub(crate) fn new(prefix: &str, key: &str) -> Self {
+        let tag = escape(key);
+        Self {
+            state: format!("{prefix}:{{{tag}}}:state"),
+            lease: format!("{prefix}:{{{tag}}}:lease"),
+            channel: format!("{prefix}:{{{tag}}}:changes"),
+        }
+    }
+}
+
+/// Escapes the characters that would break the hash tag. An empty key would make an
+/// empty tag `{}`, which Redis Cluster ignores (the whole name is hashed), so it is
+/// written as `%00`.
+fn escape(key: &str) -> String {
+    if key.is_empty() {
+        return "%00".to_owned();
+    }
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        match c {
+            '{' => out.push_str("%7B"),
+            '}' => out.push_str("%7D"),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slot-relevant part of a name, as Redis Cluster computes it.
+    fn hash_tag(name: &str) -> &str {
+        let Some(open) = name.find('{') else {
+            return name;
+        };
+        match name[open + 1..].find('}') {
+            Some(0) | None => name,
+            Some(len) => &name[open + 1..open + 1 + len],
+        }
+    }
+
+    #[test]
+    fn all_names_of_a_grant_share_one_hash_tag() {
+        for key in ["ilab:u1", "a}b", "{x}", "", "用户/1", "100%"] {
+            let names = Names::new("tokenkit", key);
+            let tag = hash_tag(&names.state);
+            assert!(!tag.is_empty() && tag != names.state, "{key:?}: {names:?}");
+            assert_eq!(hash_tag(&names.lease), tag, "{key:?}");
+            assert_eq!(hash_tag(&names.channel), tag, "{key:?}");
+        }
+        assert_eq!(
+            Names::new("tokenkit", "ilab:u1").state,
+            "tokenkit:{ilab:u1}:state"
+        );
+    }
+
+    #[test]
+    fn distinct_keys_get_distinct_names() {
+        let keys = ["a}b", "a%7Db", "a", "", "%00", "{a}"];
+        let mut states: Vec<_> = keys
+            .iter()
+            .map(|k| Names::new("tokenkit", k).state)
+            .collect();
+        states.sort();
+        states.dedup();
+        assert_eq!(states.len(), keys.len(), "{states:?}");
+    }
+}

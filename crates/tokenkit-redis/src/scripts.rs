@@ -1,0 +1,127 @@
+//! The Lua scripts: each store operation that reads and then writes is one script, so
+//! it is atomic and costs one round trip. Every key a script touches is passed in
+//! `KEYS` and shares the grant's hash tag, so the scripts also run on Redis Cluster.
+//!
+//! The state hash of a grant holds:
+//!
+//! | field | meaning |
+//! | --- | --- |
+//! | `gen` | generation: bumped by every write, never reset while the key lives |
+//! | `record` | the token (JSON `TokenRecord`: access and refresh token, expiry, metadata) |
+//! | `spent` | refreshes spent on the grant (authoritative over the record's copy) |
+//! | `budget` | refreshes the grant allows, empty if unlimited |
+//! | `unknown` | `1` if a counted refresh has no known outcome |
+//! | `expires_at_ms` | the access token's expiry, epoch ms (for operators) |
+//!
+//! A removed grant keeps only `gen` (a tombstone), so the generation only grows and a
+//! writer that read before the removal still loses.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Compare-and-set of a whole token.
+///
+/// `KEYS[1]` state; `ARGV`: expected generation, record JSON, spent, budget (`''` =
+/// none), unknown (`0`/`1`), expires_at_ms, key TTL in ms, change channel.
+///
+/// Returns `{1, new_gen}` when written; `{0, current_gen, record, spent, budget,
+/// unknown}` on a conflict (`record` is `''` when nothing is stored); `{-1, spent,
+/// budget}` when the token claims more refreshes than its budget allows — refused
+/// whatever the caller's lease says, so not even two lease holders can overspend.
+pub(crate) static COMPARE_AND_SET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('HMGET', KEYS[1], 'gen', 'record', 'spent', 'budget', 'unknown')
+local gen = tonumber(cur[1]) or 0
+local current = 0
+if cur[2] then current = gen end
+if current ~= tonumber(ARGV[1]) then
+  return {0, current, cur[2] or '', cur[3] or '', cur[4] or '', cur[5] or ''}
+end
+if ARGV[4] ~= '' and tonumber(ARGV[3]) > tonumber(ARGV[4]) then
+  return {-1, ARGV[3], ARGV[4]}
+end
+local new = gen + 1
+redis.call('HSET', KEYS[1], 'gen', new, 'record', ARGV[2], 'spent', ARGV[3],
+  'budget', ARGV[4], 'unknown', ARGV[5], 'expires_at_ms', ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+redis.call('PUBLISH', ARGV[8], 'gen:' .. new)
+return {1, new}
+",
+    )
+});
+
+/// Counts one refresh against the budget, atomically.
+///
+/// `KEYS[1]` state; `ARGV`: budget, change channel. The stricter of the given budget
+/// and the stored one applies.
+///
+/// Returns `{1, new_gen, spent}` when counted (and marks the outcome unknown until a
+/// token is committed); `{-1, gen, spent}` when the budget is spent; `{0}` when no
+/// token is stored.
+pub(crate) static SPEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('HMGET', KEYS[1], 'gen', 'record', 'spent', 'budget')
+if not cur[2] then return {0} end
+local gen = tonumber(cur[1]) or 0
+local spent = tonumber(cur[3]) or 0
+local budget = tonumber(ARGV[1])
+local stored = tonumber(cur[4] or '')
+if stored and stored < budget then budget = stored end
+if spent >= budget then return {-1, gen, spent} end
+local new = gen + 1
+redis.call('HSET', KEYS[1], 'gen', new, 'spent', spent + 1, 'unknown', 1)
+redis.call('PUBLISH', ARGV[2], 'gen:' .. new)
+return {1, new, spent + 1}
+",
+    )
+});
+
+/// Extends the lease if the caller's fence still holds it.
+///
+/// `KEYS[1]` lease; `ARGV`: fence, TTL in ms. Returns `1` if renewed, else `0`.
+pub(crate) static RENEW_LEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+",
+    )
+});
+
+/// Deletes the lease if the caller's fence still holds it, and announces it so that
+/// waiters may try at once.
+///
+/// `KEYS[1]` lease; `ARGV`: fence, change channel. Returns `1` if released, else `0`.
+pub(crate) static RELEASE_LEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], 'released')
+  return 1
+end
+return 0
+",
+    )
+});
+
+/// Removes the token but keeps the generation (a tombstone with the key's TTL).
+///
+/// `KEYS[1]` state; `ARGV`: change channel. Returns `1` if a token was removed.
+pub(crate) static REMOVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HEXISTS', KEYS[1], 'record') == 1 then
+  redis.call('HDEL', KEYS[1], 'record', 'spent', 'budget', 'unknown', 'expires_at_ms')
+  redis.call('PUBLISH', ARGV[1], 'removed')
+  return 1
+end
+return 0
+",
+    )
+});

@@ -1,0 +1,384 @@
+//! The store itself: construction, and one function per Redis operation, each a single
+//! round trip (a script or one command) bounded by the operation timeout.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisResult, Value};
+use tokenkit_core::{CasOutcome, Error, Lease, Token, Versioned};
+
+use crate::codec::{self, Fields};
+use crate::config::{Fallback, KeyTtl, Settings};
+use crate::error::{from_redis, timed_out, unexpected};
+use crate::fallback::Local;
+use crate::keys::Names;
+use crate::scripts;
+
+/// A [`TokenStore`](tokenkit_core::TokenStore) in Redis, shared by every process and
+/// host that points at the same server: one grant, one refresh at a time, one budget.
+///
+/// Cloning is cheap and shares the connection.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use tokenkit_redis::RedisStore;
+/// # async fn f() -> Result<(), tokenkit_core::Error> {
+/// let store = RedisStore::builder("redis://127.0.0.1:6379/").connect().await?;
+/// let store: Arc<dyn tokenkit_core::TokenStore> = Arc::new(store);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) client: redis::Client,
+    pub(crate) connection: ConnectionManager,
+    pub(crate) settings: Settings,
+    pub(crate) local: Option<Local>,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the URL: it may hold a password.
+        let s = &self.inner.settings;
+        f.debug_struct("RedisStore")
+            .field("prefix", &s.prefix)
+            .field("operation_timeout", &s.operation_timeout)
+            .field("key_ttl", &s.key_ttl)
+            .field("fallback", &s.fallback)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`RedisStore`].
+pub struct RedisStoreBuilder {
+    client: Result<redis::Client, Error>,
+    settings: Settings,
+}
+
+impl fmt::Debug for RedisStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStoreBuilder")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStoreBuilder {
+    /// The prefix of every key and channel (default `tokenkit`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.settings.prefix = prefix.into();
+        self
+    }
+
+    /// How long one operation may take before it fails as a transient store error
+    /// (default 2 s).
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.operation_timeout = timeout;
+        self
+    }
+
+    /// How long one connection attempt may take (default 1 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a grant's state lives in Redis (see [`KeyTtl`]).
+    pub fn key_ttl(mut self, ttl: KeyTtl) -> Self {
+        self.settings.key_ttl = ttl;
+        self
+    }
+
+    /// What to do while Redis is unreachable (default [`Fallback::FailClosed`]).
+    pub fn fallback(mut self, fallback: Fallback) -> Self {
+        self.settings.fallback = fallback;
+        self
+    }
+
+    /// With [`Fallback::Local`]: after a failure, how long to use the local store
+    /// before trying Redis again (default 1 s).
+    pub fn probe_interval(mut self, interval: Duration) -> Self {
+        self.settings.probe_interval = interval;
+        self
+    }
+
+    /// The store, connecting lazily (at the first operation). Fails only for an
+    /// invalid URL. Must be called inside a Tokio runtime.
+    pub fn build(self) -> Result<RedisStore, Error> {
+        let client = self.client?;
+        let s = self.settings;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(s.connect_timeout))
+            .set_response_timeout(Some(s.operation_timeout))
+            // Reconnect quickly after an outage; every operation is bounded by its own
+            // timeout anyway.
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(|e| from_redis("connect", &e))?;
+        let local = (s.fallback == Fallback::Local).then(|| Local::new(s.probe_interval));
+        Ok(RedisStore {
+            inner: Arc::new(Inner {
+                client,
+                connection,
+                settings: s,
+                local,
+            }),
+        })
+    }
+
+    /// The store, after checking that Redis answers `PING`.
+    pub async fn connect(self) -> Result<RedisStore, Error> {
+        let store = self.build()?;
+        store.ping().await?;
+        Ok(store)
+    }
+}
+
+impl RedisStore {
+    /// A builder for the server at `url` (`redis://[:password@]host[:port][/db]`,
+    /// `rediss://…` is not enabled in this build).
+    pub fn builder(url: impl AsRef<str>) -> RedisStoreBuilder {
+        let client = redis::Client::open(url.as_ref())
+            // Not the URL in the message: it may hold a password.
+            .map_err(|_| Error::config("invalid redis URL"));
+        RedisStoreBuilder {
+            client,
+            settings: Settings::default(),
+        }
+    }
+
+    /// Checks that Redis answers.
+    pub async fn ping(&self) -> Result<(), Error> {
+        let mut c = self.connection();
+        self.run("ping", async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .await
+            .map(drop)
+    }
+
+    /// The key TTL policy.
+    pub fn key_ttl(&self) -> &KeyTtl {
+        &self.inner.settings.key_ttl
+    }
+
+    /// The Redis name of the hash holding `key`'s token (for operators and tests).
+    pub fn state_key(&self, key: &str) -> String {
+        self.names(key).state
+    }
+
+    /// The Redis name of `key`'s refresh lease.
+    pub fn lease_key(&self, key: &str) -> String {
+        self.names(key).lease
+    }
+
+    /// The pub/sub channel on which `key`'s changes are announced.
+    pub fn channel(&self, key: &str) -> String {
+        self.names(key).channel
+    }
+
+    pub(crate) fn names(&self, key: &str) -> Names {
+        Names::new(&self.inner.settings.prefix, key)
+    }
+
+    pub(crate) fn connection(&self) -> ConnectionManager {
+        self.inner.connection.clone()
+    }
+
+    pub(crate) fn local(&self) -> Option<&Local> {
+        self.inner.local.as_ref()
+    }
+
+    /// Runs one Redis operation within the operation timeout.
+    pub(crate) async fn run<T>(
+        &self,
+        operation: &str,
+        call: impl Future<Output = RedisResult<T>>,
+    ) -> Result<T, Error> {
+        let limit = self.inner.settings.operation_timeout;
+        match tokio::time::timeout(limit, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(from_redis(operation, &e)),
+            Err(_) => Err(timed_out(operation, limit)),
+        }
+    }
+
+    /// `HMGET` of the state hash.
+    pub(crate) async fn redis_load(&self, key: &str) -> Result<Option<Versioned>, Error> {
+        let names = self.names(key);
+        let mut c = self.connection();
+        let reply: Vec<Value> = self
+            .run("load", async move {
+                redis::cmd("HMGET")
+                    .arg(&names.state)
+                    .arg(&["gen", "record", "spent", "budget", "unknown"])
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        let [generation, record, spent, budget, unknown] = reply.as_slice() else {
+            return Err(unexpected("load", "wrong number of fields"));
+        };
+        codec::decode(
+            key,
+            Fields {
+                generation: codec::generation("load", generation)?,
+                record: codec::bytes(record),
+                spent: codec::bytes(spent),
+                budget: codec::bytes(budget),
+                unknown: codec::bytes(unknown),
+            },
+        )
+    }
+
+    /// The compare-and-set script (see [`scripts::COMPARE_AND_SET`]).
+    pub(crate) async fn redis_compare_and_set(
+        &self,
+        key: &str,
+        expected: u64,
+        token: &Token,
+    ) -> Result<CasOutcome, Error> {
+        let names = self.names(key);
+        let e = codec::encode(token)?;
+        let ttl_ms = millis(self.inner.settings.key_ttl.for_token(token));
+        let mut c = self.connection();
+        let reply: Vec<Value> = self
+            .run("compare-and-set", async move {
+                scripts::COMPARE_AND_SET
+                    .key(&names.state)
+                    .arg(expected)
+                    .arg(&e.record)
+                    .arg(e.spent)
+                    .arg(&e.budget)
+                    .arg(e.unknown)
+                    .arg(e.expires_at_ms)
+                    .arg(ttl_ms)
+                    .arg(&names.channel)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        const OP: &str = "compare-and-set";
+        match reply.as_slice() {
+            [status, generation] if codec::integer(OP, status)? == 1 => {
+                Ok(CasOutcome::Written(codec::generation(OP, generation)?))
+            }
+            [status, generation, record, spent, budget, unknown]
+                if codec::integer(OP, status)? == 0 =>
+            {
+                let current = codec::decode(
+                    key,
+                    Fields {
+                        generation: codec::generation(OP, generation)?,
+                        record: codec::bytes(record),
+                        spent: codec::bytes(spent),
+                        budget: codec::bytes(budget),
+                        unknown: codec::bytes(unknown),
+                    },
+                )?;
+                Ok(CasOutcome::Conflict(current))
+            }
+            [status, spent, budget] if codec::integer(OP, status)? == -1 => Err(Error::store(
+                format!(
+                    "redis refused to store a token of key {key:?} that claims {} refreshes of a budget of {}",
+                    codec::integer(OP, spent)?,
+                    codec::integer(OP, budget)?
+                ),
+                false,
+            )),
+            _ => Err(unexpected(OP, "unknown status")),
+        }
+    }
+
+    /// `SET lease fence NX PX ttl`.
+    pub(crate) async fn redis_try_lease(
+        &self,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, Error> {
+        let names = self.names(key);
+        // Random, so that only this holder can renew or release the lease.
+        let fence = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let mut c = self.connection();
+        let reply: Value = self
+            .run("lease", async {
+                redis::cmd("SET")
+                    .arg(&names.lease)
+                    .arg(&fence)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(millis(ttl))
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok((reply != Value::Nil).then(|| Lease {
+            key: key.to_owned(),
+            fence,
+            guard: None,
+        }))
+    }
+
+    /// The compare-and-pexpire script.
+    pub(crate) async fn redis_renew_lease(
+        &self,
+        lease: &Lease,
+        ttl: Duration,
+    ) -> Result<bool, Error> {
+        let names = self.names(&lease.key);
+        let mut c = self.connection();
+        let renewed: i64 = self
+            .run("renew lease", async {
+                scripts::RENEW_LEASE
+                    .key(&names.lease)
+                    .arg(&lease.fence)
+                    .arg(millis(ttl))
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(renewed == 1)
+    }
+
+    /// The compare-and-delete script.
+    pub(crate) async fn redis_release_lease(&self, lease: &Lease) -> Result<bool, Error> {
+        let names = self.names(&lease.key);
+        let mut c = self.connection();
+        let released: i64 = self
+            .run("release lease", async {
+                scripts::RELEASE_LEASE
+                    .key(&names.lease)
+                    .arg(&lease.fence)
+                    .arg(&names.channel)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(released == 1)
+    }
+
+    /// The remove script (keeps a tombstone generation).
+    pub(crate) async fn redis_remove(&self, key: &str) -> Result<(), Error> {
+        let names = self.names(key);
+        let mut c = self.connection();
+        self.run("remove", async {
+            scripts::REMOVE
+                .key(&names.state)
+                .arg(&names.channel)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(drop)
+    }
+}
+
+/// Milliseconds for `PX`/`PEXPIRE`, at least 1 (0 is an error in Redis).
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}

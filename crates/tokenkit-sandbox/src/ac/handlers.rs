@@ -1,0 +1,177 @@
+//! The three ac handlers and their coded answers (PROTOCOLS.md §2.2 error table).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+use super::registry::{Clock, Refusal, Registry};
+use super::{AcCluster, AcConfig, AcUser};
+use crate::Common;
+
+pub(crate) struct AcState {
+    key: Arc<[u8]>,
+    config: AcConfig,
+    registry: Registry,
+}
+
+impl AcState {
+    pub(crate) fn new(common: &Common, config: AcConfig) -> Self {
+        Self {
+            key: Arc::clone(&common.jwt_key),
+            config,
+            registry: Registry::default(),
+        }
+    }
+
+    fn clock(&self) -> Clock {
+        Clock {
+            now_ms: tokenkit_core::civil::unix_millis(SystemTime::now()),
+            ttl_ms: millis(self.config.ttl),
+        }
+    }
+
+    /// A JWT with the claims of §2.4, every value a string.
+    fn mint(&self, user: &AcUser, cluster: &AcCluster, expire_ms: i64) -> String {
+        crate::jwt::mint_hs256(
+            &self.key,
+            &json!({
+                "computeUser": user.user,
+                "accountStatus": cluster.account_status,
+                "creator": "ac",
+                "role": "1",
+                "expireTime": expire_ms.to_string(),
+                "clusterId": cluster.id,
+                "invoker": user.org_id,
+                "user": user.user,
+                "userId": user.user_id,
+            }),
+        )
+    }
+
+    /// The account and cluster a presented token names, if it is one of ours.
+    fn owner(&self, token: &str) -> Option<(&AcUser, &AcCluster)> {
+        let claims = crate::jwt::verify_hs256(&self.key, token)?;
+        let user = claims.get("user")?.as_str()?;
+        let cluster = claims.get("clusterId")?.as_str()?;
+        Some((
+            self.config.users.iter().find(|u| u.user == user)?,
+            self.config.clusters.iter().find(|c| c.id == cluster)?,
+        ))
+    }
+}
+
+fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn ok(data: Value) -> Json<Value> {
+    Json(json!({"msg": "success", "code": "0", "data": data}))
+}
+
+fn refuse(code: &str, msg: &str) -> Json<Value> {
+    Json(json!({"msg": msg, "code": code, "data": null}))
+}
+
+fn incomplete() -> Json<Value> {
+    refuse("10003", "参数不全")
+}
+
+fn invalid_token() -> Json<Value> {
+    refuse("10004", "参数无效：token无效")
+}
+
+fn refused(refusal: Refusal) -> Json<Value> {
+    let msg = match refusal {
+        Refusal::Replaced => "权限不足：token已失效（已被续约替换）",
+        Refusal::Expired => "权限不足：token已过期",
+        Refusal::WindowClosed => "权限不足：token过期超过24小时，不可续约，请重新获取token",
+    };
+    refuse("10008", msg)
+}
+
+/// A non-empty header, read as UTF-8 (user names may be Chinese).
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    let value = std::str::from_utf8(headers.get(name)?.as_bytes())
+        .ok()?
+        .trim();
+    (!value.is_empty()).then_some(value)
+}
+
+/// `POST /ac/openapi/v2/tokens`.
+pub(crate) async fn login(State(state): State<Arc<AcState>>, headers: HeaderMap) -> Json<Value> {
+    // Header names are case-insensitive: `orgId` and the lower-case `orgid` of some
+    // public clients are the same header.
+    let (Some(user), Some(password), Some(org_id)) = (
+        header(&headers, "user"),
+        header(&headers, "password"),
+        header(&headers, "orgId"),
+    ) else {
+        return incomplete();
+    };
+    let Some(account) = state
+        .config
+        .users
+        .iter()
+        .find(|u| u.user == user && u.password == password && u.org_id == org_id)
+    else {
+        return refuse("10004", "参数无效：用户名、密码或orgId错误");
+    };
+    let clock = state.clock();
+    let regions: Vec<Value> = state
+        .config
+        .clusters
+        .iter()
+        .map(|cluster| {
+            if cluster.suspended {
+                // [ours] the status beside the null token, so clients can name it.
+                return json!({"clusterName": cluster.name, "clusterId": cluster.id,
+                              "token": null, "accountStatus": cluster.account_status});
+            }
+            let key = (account.user.clone(), cluster.id.clone());
+            let token = state
+                .registry
+                .login(key, &clock, |exp| state.mint(account, cluster, exp));
+            json!({"clusterName": cluster.name, "clusterId": cluster.id, "token": token})
+        })
+        .collect();
+    ok(Value::Array(regions))
+}
+
+/// `POST /ac/openapi/v2/tokens/next`.
+pub(crate) async fn renew(State(state): State<Arc<AcState>>, headers: HeaderMap) -> Json<Value> {
+    let Some(token) = header(&headers, "token") else {
+        return incomplete();
+    };
+    let Some((account, cluster)) = state.owner(token) else {
+        return invalid_token();
+    };
+    let key = (account.user.clone(), cluster.id.clone());
+    let window = millis(state.config.renewal_window);
+    match state
+        .registry
+        .renew(key, token, &state.clock(), window, |exp| {
+            state.mint(account, cluster, exp)
+        }) {
+        Ok(new) => ok(Value::String(new)),
+        Err(refusal) => refused(refusal),
+    }
+}
+
+/// `GET /ac/openapi/v2/tokens/state`.
+pub(crate) async fn state(State(state): State<Arc<AcState>>, headers: HeaderMap) -> Json<Value> {
+    let Some(token) = header(&headers, "token") else {
+        return incomplete();
+    };
+    let Some((account, cluster)) = state.owner(token) else {
+        return invalid_token();
+    };
+    let key = (account.user.clone(), cluster.id.clone());
+    match state.registry.check(&key, token, state.clock().now_ms) {
+        Ok(()) => ok(Value::String("token is valid".into())),
+        Err(refusal) => refused(refusal),
+    }
+}

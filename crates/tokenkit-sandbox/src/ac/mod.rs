@@ -1,0 +1,139 @@
+//! The ac platform's routes (PROTOCOLS.md §2):
+//!
+//! - `POST /ac/openapi/v2/tokens` (headers `user`, `password`, `orgId`): one token per
+//!   configured cluster, `"token": null` for a suspended one;
+//! - `POST /ac/openapi/v2/tokens/next` (header `token`): a new token that *replaces*
+//!   the old one (the strictest reading: the old one then answers 10008), refused with
+//!   10008 once the token is more than `renewal_window` past its `expireTime`;
+//! - `GET /ac/openapi/v2/tokens/state` (header `token`): `token is valid` or 10008.
+//!
+//! Tokens are HS256 JWTs with the documented claims, all strings (§2.4). Coded errors
+//! are answered with HTTP 200, as the platform does.
+
+mod handlers;
+mod registry;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::Common;
+
+/// Settings of the emulated ac platform.
+#[derive(Debug, Clone)]
+pub struct AcConfig {
+    /// Lifetime of the tokens it issues (`expireTime` = issue time + ttl).
+    pub ttl: Duration,
+    /// How long past `expireTime` a token can still be renewed (the platform: 24 h).
+    pub renewal_window: Duration,
+    /// The accounts that can log in.
+    pub users: Vec<AcUser>,
+    /// The regions every account has, in the order a login lists them.
+    pub clusters: Vec<AcCluster>,
+}
+
+impl Default for AcConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(86400),
+            renewal_window: Duration::from_secs(24 * 3600),
+            users: vec![AcUser::new("demo", "demo-password", "demo-org")],
+            clusters: vec![
+                AcCluster::new("0", "ac"),
+                AcCluster::new("11112", "华东一区"),
+            ],
+        }
+    }
+}
+
+impl AcConfig {
+    /// Adds the region `11113`/`华北一区` where the account is suspended (status
+    /// `Disable`): a login lists it with `"token": null`.
+    pub fn with_suspended_cluster(mut self) -> Self {
+        self.clusters
+            .push(AcCluster::suspended("11113", "华北一区", "Disable"));
+        self
+    }
+}
+
+/// An account of the emulated platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcUser {
+    /// Login name (header `user`; claims `user` and `computeUser`).
+    pub user: String,
+    /// Password (header `password`).
+    pub password: String,
+    /// The orgId issued to the caller (header `orgId`; claim `invoker`).
+    pub org_id: String,
+    /// The numeric user id (claim `userId`).
+    pub user_id: String,
+}
+
+impl AcUser {
+    /// An account with a user id of `11655048541` (the seed's).
+    pub fn new(
+        user: impl Into<String>,
+        password: impl Into<String>,
+        org_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            user: user.into(),
+            password: password.into(),
+            org_id: org_id.into(),
+            user_id: "11655048541".into(),
+        }
+    }
+}
+
+/// A region (cluster) of the emulated platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcCluster {
+    /// `clusterId`; `0` is the platform token.
+    pub id: String,
+    /// `clusterName`.
+    pub name: String,
+    /// The `accountStatus` stated in its tokens (`Trial`, `Normal`, `Owe`, `Disable`).
+    pub account_status: String,
+    /// Whether the account is suspended here: no token is issued.
+    pub suspended: bool,
+}
+
+impl AcCluster {
+    /// A region where the account is in `Normal` standing.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            account_status: "Normal".into(),
+            suspended: false,
+        }
+    }
+
+    /// A region where the account is suspended with `status`.
+    pub fn suspended(
+        id: impl Into<String>,
+        name: impl Into<String>,
+        status: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            account_status: status.into(),
+            suspended: true,
+        }
+    }
+}
+
+pub(crate) fn routes(common: Common, config: AcConfig) -> Router {
+    let state = Arc::new(handlers::AcState::new(&common, config));
+    let router = Router::new()
+        .route("/ac/openapi/v2/tokens", post(handlers::login))
+        .route("/ac/openapi/v2/tokens/next", post(handlers::renew))
+        .route("/ac/openapi/v2/tokens/state", get(handlers::state))
+        .with_state(state);
+    common.platform_routes("ac", router)
+}

@@ -1,0 +1,231 @@
+//! The ac routes over a real socket.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{AcConfig, AcUser};
+use crate::{Sandbox, SandboxConfig};
+
+async fn start(ac: AcConfig) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        ac,
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox starts")
+}
+
+async fn call(sandbox: &Sandbox, route: &str, headers: &[(&str, &str)]) -> Value {
+    let url = format!("{}/ac/openapi/v2/{route}", sandbox.base_url());
+    let client = reqwest::Client::new();
+    let mut request = if route == "tokens/state" {
+        client.get(url)
+    } else {
+        client.post(url)
+    };
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("answers");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("date"), "clients need Date");
+    serde_json::from_slice(&response.bytes().await.expect("body")).expect("JSON")
+}
+
+const DEMO: [(&str, &str); 3] = [
+    ("user", "demo"),
+    ("password", "demo-password"),
+    ("orgId", "demo-org"),
+];
+
+async fn login(sandbox: &Sandbox) -> Vec<Value> {
+    let reply = call(sandbox, "tokens", &DEMO).await;
+    assert_eq!(reply["code"], "0", "{reply}");
+    reply["data"].as_array().expect("a list").clone()
+}
+
+fn token(region: &Value) -> String {
+    region["token"].as_str().expect("a token").to_owned()
+}
+
+fn claims(token: &str) -> Value {
+    crate::jwt::verify_hs256(b"tokenkit-sandbox-signing-key", token).expect("ours")
+}
+
+#[tokio::test]
+async fn login_lists_the_default_regions_with_string_claims() {
+    let sandbox = start(AcConfig::default()).await;
+    let regions = login(&sandbox).await;
+    let ids: Vec<_> = regions
+        .iter()
+        .map(|r| (r["clusterId"].as_str(), r["clusterName"].as_str()))
+        .collect();
+    assert_eq!(
+        ids,
+        [(Some("0"), Some("ac")), (Some("11112"), Some("华东一区"))]
+    );
+    let claims = claims(&token(&regions[1]));
+    for name in [
+        "computeUser",
+        "accountStatus",
+        "creator",
+        "role",
+        "expireTime",
+        "clusterId",
+        "invoker",
+        "user",
+        "userId",
+    ] {
+        assert!(
+            claims[name].is_string(),
+            "{name} must be a string: {claims}"
+        );
+    }
+    assert_eq!(claims["invoker"], "demo-org");
+    assert_eq!(claims["clusterId"], "11112");
+    assert!(claims.get("exp").is_none() && claims.get("iat").is_none());
+    let expire: i64 = claims["expireTime"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("ms");
+    let now = tokenkit_core::civil::unix_millis(std::time::SystemTime::now());
+    assert!(
+        (expire - now - 86_400_000).abs() < 5_000,
+        "default ttl is 24 h"
+    );
+    // A second login while the token is valid answers the same token.
+    assert_eq!(token(&login(&sandbox).await[1]), token(&regions[1]));
+    assert_eq!(sandbox.stats().get("ac.tokens"), 2);
+}
+
+#[tokio::test]
+async fn login_refusals() {
+    let mut config = AcConfig::default();
+    config.users.push(AcUser::new("张三", "pw", "org-2"));
+    let sandbox = start(config).await;
+    let missing = call(&sandbox, "tokens", &DEMO[..2]).await;
+    assert_eq!(missing["code"], "10003");
+    let wrong_password = call(
+        &sandbox,
+        "tokens",
+        &[
+            ("user", "demo"),
+            ("password", "nope"),
+            ("orgId", "demo-org"),
+        ],
+    )
+    .await;
+    assert_eq!(wrong_password["code"], "10004");
+    let wrong_org = call(
+        &sandbox,
+        "tokens",
+        &[
+            ("user", "demo"),
+            ("password", "demo-password"),
+            ("orgid", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(wrong_org["code"], "10004");
+    // The lower-case `orgid` of public clients is the same header.
+    let lower = call(
+        &sandbox,
+        "tokens",
+        &[
+            ("user", "demo"),
+            ("password", "demo-password"),
+            ("orgid", "demo-org"),
+        ],
+    )
+    .await;
+    assert_eq!(lower["code"], "0");
+    assert!(wrong_password["data"].is_null());
+}
+
+#[tokio::test]
+async fn a_suspended_region_has_a_null_token_and_a_status() {
+    let sandbox = start(AcConfig::default().with_suspended_cluster()).await;
+    let regions = login(&sandbox).await;
+    let suspended = &regions[2];
+    assert_eq!(suspended["clusterId"], "11113");
+    assert!(suspended["token"].is_null());
+    assert_eq!(suspended["accountStatus"], "Disable");
+}
+
+#[tokio::test]
+async fn a_renewed_token_replaces_the_old_one() {
+    let sandbox = start(AcConfig::default()).await;
+    let old = token(&login(&sandbox).await[1]);
+    let renewed = call(&sandbox, "tokens/next", &[("token", &old)]).await;
+    assert_eq!(renewed["code"], "0", "{renewed}");
+    let new = renewed["data"].as_str().expect("a token").to_owned();
+    assert_ne!(new, old);
+    assert!(
+        claims(&new)["expireTime"].as_str() > claims(&old)["expireTime"].as_str() || new != old
+    );
+    for route in ["tokens/state", "tokens/next"] {
+        let reply = call(&sandbox, route, &[("token", &old)]).await;
+        assert_eq!(reply["code"], "10008", "{route}: {reply}");
+    }
+    let state = call(&sandbox, "tokens/state", &[("token", &new)]).await;
+    assert_eq!(state["data"], "token is valid");
+    // Renewing one cluster leaves the other alone.
+    let platform = token(&login(&sandbox).await[0]);
+    assert_eq!(
+        call(&sandbox, "tokens/state", &[("token", &platform)]).await["code"],
+        "0"
+    );
+    assert_eq!(sandbox.stats().get("ac.next"), 2);
+    assert_eq!(sandbox.stats().get("ac.state"), 3);
+}
+
+#[tokio::test]
+async fn expired_tokens_renew_within_the_window_and_not_after() {
+    let sandbox = start(AcConfig {
+        ttl: Duration::ZERO,
+        renewal_window: Duration::from_millis(400),
+        ..AcConfig::default()
+    })
+    .await;
+    let first = token(&login(&sandbox).await[1]);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        call(&sandbox, "tokens/state", &[("token", &first)]).await["code"],
+        "10008"
+    );
+    let renewed = call(&sandbox, "tokens/next", &[("token", &first)]).await;
+    assert_eq!(renewed["code"], "0", "within the window: {renewed}");
+    let second = renewed["data"].as_str().expect("a token").to_owned();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let refused = call(&sandbox, "tokens/next", &[("token", &second)]).await;
+    assert_eq!(refused["code"], "10008");
+    assert!(
+        refused["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("不可续约")),
+        "{refused}"
+    );
+    // Only a login helps now, and it issues a new token.
+    assert_ne!(token(&login(&sandbox).await[1]), second);
+}
+
+#[tokio::test]
+async fn missing_and_foreign_tokens() {
+    let sandbox = start(AcConfig::default()).await;
+    for route in ["tokens/next", "tokens/state"] {
+        assert_eq!(call(&sandbox, route, &[]).await["code"], "10003");
+        assert_eq!(
+            call(&sandbox, route, &[("token", "not-a-jwt")]).await["code"],
+            "10004"
+        );
+        let foreign = crate::jwt::mint_hs256(
+            b"another key",
+            &serde_json::json!({"user": "demo", "clusterId": "0"}),
+        );
+        assert_eq!(
+            call(&sandbox, route, &[("token", &foreign)]).await["code"],
+            "10004"
+        );
+    }
+}
