@@ -16,7 +16,7 @@ pub struct Args {
     /// Fraction of platform requests answered with an HTML 503 page.
     #[arg(long, default_value_t = 0.0)]
     fail_rate: f64,
-    /// Fraction of platform requests whose connection is cut after the response head.
+    /// Fraction of platform requests handled but whose connection is then cut.
     #[arg(long, default_value_t = 0.0)]
     drop_rate: f64,
     /// Latency added to every platform request, in milliseconds.

@@ -1,7 +1,7 @@
 //! Counting and fault injection for platform routes: added latency, an error rate
 //! (an HTML 503 page, as a real gateway would send) and dropped connections (the
-//! response head is sent, then the connection is cut, so the client cannot know
-//! whether the request took effect).
+//! request is handled, then the connection is cut before the answer is complete, so
+//! the client cannot know whether the request took effect).
 
 use std::time::Duration;
 
@@ -19,7 +19,8 @@ use crate::Common;
 pub struct Faults {
     /// Fraction of requests answered with an HTML 503 page (0.0–1.0).
     pub fail_rate: f64,
-    /// Fraction of requests whose connection is cut after the response head.
+    /// Fraction of requests whose connection is cut after they were handled, before the
+    /// answer is complete.
     pub drop_rate: f64,
     /// Latency added before every platform response.
     pub latency: Duration,
@@ -69,4 +70,96 @@ async fn inject(
         return Response::from_parts(parts, Body::from_stream(broken));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::routing::get;
+
+    use super::*;
+    use crate::Stats;
+
+    async fn serve(faults: Faults) -> (String, Arc<Stats>) {
+        let stats = Arc::new(Stats::default());
+        let common = Common {
+            stats: Arc::clone(&stats),
+            faults,
+            jwt_key: Arc::from(&b"k"[..]),
+        };
+        let platform = common.platform_routes(
+            "demo",
+            Router::new().route("/demo/api/ping", get(|| async { "{\"code\":0}" })),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, platform).await.expect("serve") });
+        (url, stats)
+    }
+
+    #[tokio::test]
+    async fn requests_are_counted_per_platform_route() {
+        let (url, stats) = serve(Faults::default()).await;
+        for _ in 0..3 {
+            let body = reqwest::get(format!("{url}/demo/api/ping"))
+                .await
+                .expect("get")
+                .text()
+                .await
+                .expect("body");
+            assert_eq!(body, "{\"code\":0}");
+        }
+        assert_eq!(stats.get("demo.ping"), 3);
+        assert_eq!(stats.snapshot()["requests"]["demo.ping"], 3);
+    }
+
+    #[tokio::test]
+    async fn fail_rate_answers_an_html_503() {
+        let (url, stats) = serve(Faults {
+            fail_rate: 1.0,
+            ..Faults::default()
+        })
+        .await;
+        let response = reqwest::get(format!("{url}/demo/api/ping"))
+            .await
+            .expect("get");
+        assert_eq!(response.status(), 503);
+        assert!(response.text().await.expect("body").contains("<html>"));
+        assert_eq!(stats.get("demo.ping"), 1, "failed requests are counted too");
+    }
+
+    #[tokio::test]
+    async fn drop_rate_cuts_the_connection_after_the_request_was_handled() {
+        let (url, stats) = serve(Faults {
+            drop_rate: 1.0,
+            ..Faults::default()
+        })
+        .await;
+        let outcome = match reqwest::get(format!("{url}/demo/api/ping")).await {
+            Ok(response) => response.text().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        let err = outcome.expect_err("no complete answer");
+        assert!(!err.is_connect(), "the request reached the server: {err:?}");
+        assert_eq!(stats.get("demo.ping"), 1);
+    }
+
+    #[tokio::test]
+    async fn latency_is_added() {
+        let (url, _) = serve(Faults {
+            latency: Duration::from_millis(300),
+            ..Faults::default()
+        })
+        .await;
+        let started = std::time::Instant::now();
+        reqwest::get(format!("{url}/demo/api/ping"))
+            .await
+            .expect("get");
+        assert!(started.elapsed() >= Duration::from_millis(300));
+    }
 }
