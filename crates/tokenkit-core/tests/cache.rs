@@ -29,7 +29,12 @@ async fn ten_thousand_callers_on_an_empty_cache_cause_one_fetch() {
     let tasks: Vec<_> = (0..10_000)
         .map(|_| {
             let cache = Arc::clone(&cache);
-            tokio::spawn(async move { cache.token().await.map(|t| t.access_token().expose_secret().to_owned()) })
+            tokio::spawn(async move {
+                cache
+                    .token()
+                    .await
+                    .map(|t| t.access_token().expose_secret().to_owned())
+            })
         })
         .collect();
     for task in tasks {
@@ -47,7 +52,12 @@ async fn ten_thousand_callers_on_an_expired_cache_cause_one_refresh() {
     let tasks: Vec<_> = (0..10_000)
         .map(|_| {
             let cache = Arc::clone(&cache);
-            tokio::spawn(async move { cache.token().await.map(|t| t.access_token().expose_secret().to_owned()) })
+            tokio::spawn(async move {
+                cache
+                    .token()
+                    .await
+                    .map(|t| t.access_token().expose_secret().to_owned())
+            })
         })
         .collect();
     for task in tasks {
@@ -68,11 +78,23 @@ async fn advisory_window_refreshes_once_in_the_background_and_nobody_waits() {
     let started = Instant::now();
     for _ in 0..1000 {
         let token = cache.token().await.expect("token");
-        assert_eq!(token.access_token().expose_secret(), "fetched-1", "callers get the current token at once");
+        assert_eq!(
+            token.access_token().expose_secret(),
+            "fetched-1",
+            "callers get the current token at once"
+        );
     }
     assert_eq!(started.elapsed(), Duration::ZERO, "no caller waited");
     sleep(Duration::from_secs(3)).await; // the background refresh completes
-    assert_eq!(cache.token().await.expect("token").access_token().expose_secret(), "refreshed-2");
+    assert_eq!(
+        cache
+            .token()
+            .await
+            .expect("token")
+            .access_token()
+            .expose_secret(),
+        "refreshed-2"
+    );
     assert_eq!(provider.refreshes(), 1);
 }
 
@@ -85,12 +107,23 @@ async fn a_failing_refresh_while_valid_keeps_serving_and_backs_off() {
             .then_refresh(Answer::Fail(server_error())),
     );
     let cache = TokenCache::builder_arc(provider.clone())
-        .backoff(Backoff { base: Duration::from_secs(2), max: Duration::from_secs(60) })
+        .backoff(Backoff {
+            base: Duration::from_secs(2),
+            max: Duration::from_secs(60),
+        })
         .build();
     cache.token().await.expect("first");
     advance(Duration::from_secs(81)).await; // advisory
     for _ in 0..100 {
-        assert_eq!(cache.token().await.expect("valid token").access_token().expose_secret(), "fetched-1");
+        assert_eq!(
+            cache
+                .token()
+                .await
+                .expect("valid token")
+                .access_token()
+                .expose_secret(),
+            "fetched-1"
+        );
     }
     settle().await;
     sleep(Duration::from_millis(60)).await;
@@ -107,17 +140,37 @@ async fn a_failing_refresh_while_valid_keeps_serving_and_backs_off() {
     assert_eq!(provider.refreshes(), 3);
     // Meanwhile, callers were never refused while the token was valid, even in the
     // mandatory window.
-    assert_eq!(cache.token().await.expect("valid").access_token().expose_secret(), "fetched-1");
+    assert_eq!(
+        cache
+            .token()
+            .await
+            .expect("valid")
+            .access_token()
+            .expose_secret(),
+        "fetched-1"
+    );
     sleep(Duration::from_secs(10)).await;
-    assert_eq!(cache.token().await.expect("refreshed").access_token().expose_secret(), "refreshed-2");
+    assert_eq!(
+        cache
+            .token()
+            .await
+            .expect("refreshed")
+            .access_token()
+            .expose_secret(),
+        "refreshed-2"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_failure_after_expiry_is_shared_by_all_waiters_then_backs_off() {
-    let provider = Arc::new(Scripted::new(Duration::from_secs(60)).then_refresh(Answer::Fail(server_error())));
+    let provider =
+        Arc::new(Scripted::new(Duration::from_secs(60)).then_refresh(Answer::Fail(server_error())));
     let cache = Arc::new(
         TokenCache::builder_arc(provider.clone())
-            .backoff(Backoff { base: Duration::from_secs(4), max: Duration::from_secs(60) })
+            .backoff(Backoff {
+                base: Duration::from_secs(4),
+                max: Duration::from_secs(60),
+            })
             .build(),
     );
     cache.token().await.expect("first");
@@ -132,21 +185,38 @@ async fn a_failure_after_expiry_is_shared_by_all_waiters_then_backs_off() {
     for task in tasks {
         errors.insert(task.await.expect("task").expect_err("no valid token"));
     }
-    assert_eq!(errors.len(), 1, "all waiters get the same error: {errors:?}");
+    assert_eq!(
+        errors.len(),
+        1,
+        "all waiters get the same error: {errors:?}"
+    );
     assert_eq!(provider.refreshes(), 1);
     // Before the backoff ends, callers get the error without a new attempt.
     assert!(cache.token().await.is_err());
     assert_eq!(provider.refreshes(), 1);
     advance(Duration::from_secs(5)).await;
-    assert_eq!(cache.token().await.expect("retry succeeds").access_token().expose_secret(), "refreshed-2");
+    assert_eq!(
+        cache
+            .token()
+            .await
+            .expect("retry succeeds")
+            .access_token()
+            .expose_secret(),
+        "refreshed-2"
+    );
     assert_eq!(provider.refreshes(), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_spent_budget_is_a_reauth_error_without_another_refresh() {
-    let policy = RefreshPolicy::default().with_refresh_budget(2).with_background_refresh(false);
+    let policy = RefreshPolicy::default()
+        .with_refresh_budget(2)
+        .with_background_refresh(false);
     let provider = Arc::new(
-        Scripted::new(Duration::from_secs(60)).with_policy(policy).then_fetch(Answer::Token(Duration::from_secs(60))).then_fetch(Answer::Fail(reauth())),
+        Scripted::new(Duration::from_secs(60))
+            .with_policy(policy)
+            .then_fetch(Answer::Token(Duration::from_secs(60)))
+            .then_fetch(Answer::Fail(reauth())),
     );
     let cache = cache(Arc::clone(&provider));
     cache.token().await.expect("exchange");
@@ -174,26 +244,45 @@ async fn background_refresh_off_means_refresh_only_when_about_to_expire() {
     settle().await;
     assert_eq!(provider.refreshes(), 0);
     advance(Duration::from_secs(6)).await; // mandatory margin is 5 s
-    assert_eq!(cache.token().await.expect("token").access_token().expose_secret(), "refreshed-2");
+    assert_eq!(
+        cache
+            .token()
+            .await
+            .expect("token")
+            .access_token()
+            .expose_secret(),
+        "refreshed-2"
+    );
     assert_eq!(provider.refreshes(), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_unknown_outcome_is_not_retried_while_the_token_is_valid() {
     let policy = RefreshPolicy::default().with_refresh_budget(2);
-    let provider = Arc::new(Scripted::new(Duration::from_secs(100)).with_policy(policy).then_refresh(Answer::Fail(outcome_unknown())));
+    let provider = Arc::new(
+        Scripted::new(Duration::from_secs(100))
+            .with_policy(policy)
+            .then_refresh(Answer::Fail(outcome_unknown())),
+    );
     let cache = cache(Arc::clone(&provider));
     cache.token().await.expect("first");
     advance(Duration::from_secs(96)).await; // mandatory window
     let token = cache.token().await.expect("old token still valid");
     assert_eq!(token.access_token().expose_secret(), "fetched-1");
-    assert!(token.grant().outcome_unknown, "the grant records the unknown outcome");
+    assert!(
+        token.grant().outcome_unknown,
+        "the grant records the unknown outcome"
+    );
     assert_eq!(token.grant().refreshes_spent, 1, "counted as spent");
     for _ in 0..5 {
         advance(Duration::from_millis(500)).await;
         cache.token().await.expect("still valid");
     }
-    assert_eq!(provider.refreshes(), 1, "never repeated while the token works");
+    assert_eq!(
+        provider.refreshes(),
+        1,
+        "never repeated while the token works"
+    );
     // After expiry, one more refresh is allowed because the conservative count leaves
     // one in the budget.
     advance(Duration::from_secs(5)).await;
@@ -208,7 +297,11 @@ async fn invalidating_a_superseded_token_does_nothing() {
     let provider = Arc::new(Scripted::new(HOUR));
     let cache = cache(Arc::clone(&provider));
     let first = cache.token().await.expect("first").to_owned_token();
-    let second = cache.invalidate(&first).await.expect("renewed").to_owned_token();
+    let second = cache
+        .invalidate(&first)
+        .await
+        .expect("renewed")
+        .to_owned_token();
     assert_eq!(second.access_token().expose_secret(), "refreshed-2");
     assert_eq!(provider.refreshes(), 1);
     // Late 401s for the first token (many requests were in flight) change nothing.
@@ -221,11 +314,20 @@ async fn invalidating_a_superseded_token_does_nothing() {
 
 #[tokio::test(start_paused = true)]
 async fn a_refused_refresh_falls_back_to_fetch() {
-    let provider = Arc::new(Scripted::new(Duration::from_secs(60)).then_refresh(Answer::Fail(reauth())));
+    let provider =
+        Arc::new(Scripted::new(Duration::from_secs(60)).then_refresh(Answer::Fail(reauth())));
     let cache = cache(Arc::clone(&provider));
     cache.token().await.expect("first");
     advance(Duration::from_secs(61)).await;
-    assert_eq!(cache.token().await.expect("fetched again").access_token().expose_secret(), "fetched-2");
+    assert_eq!(
+        cache
+            .token()
+            .await
+            .expect("fetched again")
+            .access_token()
+            .expose_secret(),
+        "fetched-2"
+    );
     assert_eq!((provider.fetches(), provider.refreshes()), (2, 1));
 }
 
@@ -247,7 +349,10 @@ async fn renewal_window_closed_means_fetch() {
 async fn every_new_token_is_stored_before_callers_see_it_and_subscribers_are_told() {
     let provider = Arc::new(Scripted::new(Duration::from_secs(60)));
     let store = Arc::new(tokenkit_core::MemoryStore::new());
-    let cache = TokenCache::builder_arc(provider.clone()).store(store.clone()).key("grant-1").build();
+    let cache = TokenCache::builder_arc(provider.clone())
+        .store(store.clone())
+        .key("grant-1")
+        .build();
     let mut changes = cache.subscribe();
     let token = cache.token().await.expect("first");
     let stored = store.load("grant-1").await.expect("load").expect("stored");
@@ -262,8 +367,14 @@ async fn every_new_token_is_stored_before_callers_see_it_and_subscribers_are_tol
 async fn a_second_cache_adopts_the_stored_token_instead_of_fetching() {
     let provider = Arc::new(Scripted::new(HOUR));
     let store: Arc<dyn TokenStore> = Arc::new(tokenkit_core::MemoryStore::new());
-    let a = TokenCache::builder_arc(provider.clone()).store(Arc::clone(&store)).key("k").build();
-    let b = TokenCache::builder_arc(provider.clone()).store(store).key("k").build();
+    let a = TokenCache::builder_arc(provider.clone())
+        .store(Arc::clone(&store))
+        .key("k")
+        .build();
+    let b = TokenCache::builder_arc(provider.clone())
+        .store(store)
+        .key("k")
+        .build();
     let ta = a.token().await.expect("a").to_owned_token();
     let tb = b.token().await.expect("b").to_owned_token();
     assert!(ta.same_access_token(&tb));
@@ -283,6 +394,10 @@ async fn dropping_the_cache_stops_its_background_task() {
     assert!(Arc::strong_count(&provider) > 1);
     drop(cache);
     settle().await;
-    assert_eq!(Arc::strong_count(&provider), 1, "the task and its provider handle are gone");
+    assert_eq!(
+        Arc::strong_count(&provider),
+        1,
+        "the task and its provider handle are gone"
+    );
     assert_eq!(provider.refreshes(), 1, "the call had started");
 }

@@ -6,7 +6,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokenkit_core::{Arrival, Error, Expiry, FileStore, Token, TokenCache, TokenProvider, TokenStore, async_trait};
+use tokenkit_core::{
+    Arrival, Error, Expiry, FileStore, Token, TokenCache, TokenProvider, TokenStore, async_trait,
+};
 
 const ROLE: &str = "TOKENKIT_TEST_CHILD_ROLE";
 const DIR: &str = "TOKENKIT_TEST_CHILD_DIR";
@@ -21,7 +23,11 @@ struct FileCountingProvider {
 impl FileCountingProvider {
     fn record(&self) -> usize {
         let path = self.dir.join("calls");
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).expect("calls file");
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .expect("calls file");
         writeln!(file, "{}", std::process::id()).expect("append");
         std::fs::read_to_string(path).expect("read").lines().count()
     }
@@ -33,7 +39,10 @@ impl TokenProvider for FileCountingProvider {
         let n = self.record();
         // Slow enough that the other process certainly tries meanwhile.
         tokio::time::sleep(Duration::from_millis(400)).await;
-        Ok(Token::new(format!("token-{n}-{}", std::process::id()), Expiry::after(Arrival::now(), Duration::from_secs(3600))))
+        Ok(Token::new(
+            format!("token-{n}-{}", std::process::id()),
+            Expiry::after(Arrival::now(), Duration::from_secs(3600)),
+        ))
     }
     async fn refresh(&self, _: &Token) -> Result<Token, Error> {
         self.fetch().await
@@ -41,7 +50,11 @@ impl TokenProvider for FileCountingProvider {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tokenkit-procs-{name}-{}-{}", std::process::id(), fastrand::u32(..)));
+    let dir = std::env::temp_dir().join(format!(
+        "tokenkit-procs-{name}-{}-{}",
+        std::process::id(),
+        fastrand::u32(..)
+    ));
     std::fs::create_dir_all(&dir).expect("dir");
     dir
 }
@@ -60,18 +73,33 @@ fn spawn_child(role: &str, dir: &Path) -> std::process::Child {
 /// Not a test of its own: the body of the child processes.
 #[test]
 fn child_entry() {
-    let (Ok(role), Ok(dir)) = (std::env::var(ROLE), std::env::var(DIR)) else { return };
+    let (Ok(role), Ok(dir)) = (std::env::var(ROLE), std::env::var(DIR)) else {
+        return;
+    };
     let dir = PathBuf::from(dir);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async move {
         let store = Arc::new(FileStore::open(dir.join("store")).expect("store"));
         match role.as_str() {
             "race" => {
-                let cache = Arc::new(TokenCache::builder(FileCountingProvider { dir: dir.clone() }).store(store).key("shared").build());
+                let cache = Arc::new(
+                    TokenCache::builder(FileCountingProvider { dir: dir.clone() })
+                        .store(store)
+                        .key("shared")
+                        .build(),
+                );
                 let tasks: Vec<_> = (0..50)
                     .map(|_| {
                         let cache = Arc::clone(&cache);
-                        tokio::spawn(async move { cache.token().await.map(|t| t.access_token().expose_secret().to_owned()) })
+                        tokio::spawn(async move {
+                            cache
+                                .token()
+                                .await
+                                .map(|t| t.access_token().expose_secret().to_owned())
+                        })
                     })
                     .collect();
                 let mut seen = std::collections::BTreeSet::new();
@@ -84,12 +112,19 @@ fn child_entry() {
             }
             "writer" => {
                 // Write ever-larger tokens as fast as possible until killed.
-                let mut generation = store.load("k").await.expect("load").map_or(0, |v| v.generation);
+                let mut generation = store
+                    .load("k")
+                    .await
+                    .expect("load")
+                    .map_or(0, |v| v.generation);
                 println!("READY");
                 loop {
                     let body = "x".repeat(1000 + (generation as usize % 50) * 1000);
-                    let token = Token::new(body, Expiry::after(Arrival::now(), Duration::from_secs(60)));
-                    if let Ok(tokenkit_core::CasOutcome::Written(g)) = store.compare_and_set("k", generation, &token).await {
+                    let token =
+                        Token::new(body, Expiry::after(Arrival::now(), Duration::from_secs(60)));
+                    if let Ok(tokenkit_core::CasOutcome::Written(g)) =
+                        store.compare_and_set("k", generation, &token).await
+                    {
                         generation = g;
                     }
                 }
@@ -108,12 +143,23 @@ fn two_processes_racing_on_one_key_refresh_once() {
         let output = child.wait_with_output().expect("child ran");
         assert!(output.status.success(), "child failed");
         let stdout = String::from_utf8(output.stdout).expect("utf8");
-        let mine: Vec<_> = stdout.lines().filter_map(|l| l.split_once("TOKEN ")).map(|(_, t)| t.trim().to_owned()).collect();
-        assert_eq!(mine.len(), 1, "all 50 callers in a process got one token: {stdout}");
+        let mine: Vec<_> = stdout
+            .lines()
+            .filter_map(|l| l.split_once("TOKEN "))
+            .map(|(_, t)| t.trim().to_owned())
+            .collect();
+        assert_eq!(
+            mine.len(),
+            1,
+            "all 50 callers in a process got one token: {stdout}"
+        );
         tokens.extend(mine);
     }
     assert_eq!(tokens[0], tokens[1], "both processes use the same token");
-    let calls = std::fs::read_to_string(dir.join("calls")).expect("calls").lines().count();
+    let calls = std::fs::read_to_string(dir.join("calls"))
+        .expect("calls")
+        .lines()
+        .count();
     assert_eq!(calls, 1, "one upstream call for two processes");
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
@@ -121,13 +167,19 @@ fn two_processes_racing_on_one_key_refresh_once() {
 #[test]
 fn a_writer_killed_mid_write_never_leaves_a_corrupt_or_empty_file() {
     let dir = temp_dir("kill");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     for round in 0..6 {
         let mut child = spawn_child("writer", &dir);
         // Wait for READY, then let it write for a while before SIGKILL.
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-        assert!(lines.any(|l| l.is_ok_and(|l| l.contains("READY"))), "child never became ready");
+        assert!(
+            lines.any(|l| l.is_ok_and(|l| l.contains("READY"))),
+            "child never became ready"
+        );
         std::thread::sleep(Duration::from_millis(50 + fastrand::u64(..200)));
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");

@@ -16,16 +16,26 @@ struct Reply {
 }
 
 fn http(timeout: Duration) -> Http {
-    Http::new("test", HttpConfig::default().timeout(timeout).connect_timeout(Duration::from_secs(2))).expect("client")
+    Http::new(
+        "test",
+        HttpConfig::default()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(2)),
+    )
+    .expect("client")
 }
 
 async fn get(server: &MockServer, spend: Spend) -> Result<tokenkit_core::http::Response, Error> {
     let http = http(Duration::from_secs(5));
-    http.send(http.client().get(format!("{}/x", server.uri())), spend).await
+    http.send(http.client().get(format!("{}/x", server.uri())), spend)
+        .await
 }
 
 async fn catch_all(server: &MockServer) {
-    Mock::given(any()).respond_with(ResponseTemplate::new(500).set_body_string("unmatched request")).mount(server).await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500).set_body_string("unmatched request"))
+        .mount(server)
+        .await;
 }
 
 #[tokio::test]
@@ -34,7 +44,11 @@ async fn sends_the_user_agent_and_decodes_json() {
     Mock::given(method("GET"))
         .and(path("/x"))
         .and(header("user-agent", USER_AGENT))
-        .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"code": 0}"#).insert_header("date", "Fri, 22 Mar 2024 10:27:09 GMT"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(r#"{"code": 0}"#)
+                .insert_header("date", "Fri, 22 Mar 2024 10:27:09 GMT"),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -47,15 +61,31 @@ async fn sends_the_user_agent_and_decodes_json() {
 
 #[tokio::test]
 async fn html_error_pages_and_rate_limits_are_transient() {
-    for (status, kind) in [(502, TransientKind::ServerError), (503, TransientKind::ServerError), (429, TransientKind::RateLimited)] {
+    for (status, kind) in [
+        (502, TransientKind::ServerError),
+        (503, TransientKind::ServerError),
+        (429, TransientKind::RateLimited),
+    ] {
         let server = MockServer::start().await;
         Mock::given(any())
-            .respond_with(ResponseTemplate::new(status).set_body_string("<html><body><h1>Bad Gateway</h1></body></html>"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .set_body_string("<html><body><h1>Bad Gateway</h1></body></html>"),
+            )
             .mount(&server)
             .await;
-        let err = get(&server, Spend::No).await.expect("response").json::<Reply>().unwrap_err();
+        let err = get(&server, Spend::No)
+            .await
+            .expect("response")
+            .json::<Reply>()
+            .unwrap_err();
         match &err {
-            Error::Transient { kind: k, status: Some(s), excerpt, .. } => {
+            Error::Transient {
+                kind: k,
+                status: Some(s),
+                excerpt,
+                ..
+            } => {
                 assert_eq!((*k, *s), (kind, status));
                 assert!(excerpt.contains("Bad Gateway"), "{excerpt}");
             }
@@ -75,8 +105,15 @@ async fn non_json_and_wrong_shapes_are_malformed_with_an_excerpt() {
     ];
     for (body, reason) in cases {
         let server = MockServer::start().await;
-        Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_string(body)).mount(&server).await;
-        let err = get(&server, Spend::No).await.expect("response").json::<Reply>().unwrap_err();
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(200).set_body_string(body))
+            .mount(&server)
+            .await;
+        let err = get(&server, Spend::No)
+            .await
+            .expect("response")
+            .json::<Reply>()
+            .unwrap_err();
         assert!(matches!(err, Error::Malformed { .. }), "{err:?}");
         assert!(err.to_string().contains(reason), "{body:?}: {err}");
     }
@@ -86,19 +123,31 @@ async fn non_json_and_wrong_shapes_are_malformed_with_an_excerpt() {
 async fn redirects_are_not_followed() {
     let server = MockServer::start().await;
     Mock::given(any())
-        .respond_with(ResponseTemplate::new(302).insert_header("location", "http://203.0.113.1/steal"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", "http://203.0.113.1/steal"),
+        )
         .expect(1)
         .mount(&server)
         .await;
-    let err = get(&server, Spend::No).await.expect("response").json::<Reply>().unwrap_err();
+    let err = get(&server, Spend::No)
+        .await
+        .expect("response")
+        .json::<Reply>()
+        .unwrap_err();
     assert!(err.to_string().contains("redirect"), "{err}");
 }
 
 #[tokio::test]
 async fn bodies_over_the_cap_are_refused() {
     let server = MockServer::start().await;
-    let big = format!("{{\"code\": 0, \"pad\": \"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_string(big)).mount(&server).await;
+    let big = format!(
+        "{{\"code\": 0, \"pad\": \"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_string(big))
+        .mount(&server)
+        .await;
     let err = get(&server, Spend::No).await.unwrap_err();
     assert!(err.to_string().contains("exceeds"), "{err}");
 
@@ -109,18 +158,29 @@ async fn bodies_over_the_cap_are_refused() {
         let (mut socket, _) = listener.accept().await.expect("accept");
         let mut buf = [0u8; 1024];
         let _ = socket.read(&mut buf).await;
-        let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n").await;
+        let _ = socket
+            .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+            .await;
         let chunk = vec![b'x'; 64 * 1024];
         for _ in 0..40 {
             let head = format!("{:x}\r\n", chunk.len());
-            if socket.write_all(head.as_bytes()).await.is_err() || socket.write_all(&chunk).await.is_err() || socket.write_all(b"\r\n").await.is_err() {
+            if socket.write_all(head.as_bytes()).await.is_err()
+                || socket.write_all(&chunk).await.is_err()
+                || socket.write_all(b"\r\n").await.is_err()
+            {
                 return;
             }
         }
     });
     let http = Http::new("test", HttpConfig::default().max_body(256 * 1024)).expect("client");
-    let err = http.send(http.client().get(format!("http://{addr}/")), Spend::No).await.unwrap_err();
-    assert!(err.to_string().contains("exceeds the 262144 byte cap"), "{err}");
+    let err = http
+        .send(http.client().get(format!("http://{addr}/")), Spend::No)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("exceeds the 262144 byte cap"),
+        "{err}"
+    );
 }
 
 /// A server that accepts, reads the request, and never answers.
@@ -142,12 +202,34 @@ async fn silent_server() -> std::net::SocketAddr {
 async fn a_timeout_of_a_spending_request_is_outcome_unknown_and_of_others_transient() {
     let addr = silent_server().await;
     let http = http(Duration::from_millis(300));
-    let err = http.send(http.client().get(format!("http://{addr}/refresh?refresh_token=SENTINEL")), Spend::Yes("refresh")).await.unwrap_err();
+    let err = http
+        .send(
+            http.client()
+                .get(format!("http://{addr}/refresh?refresh_token=SENTINEL")),
+            Spend::Yes("refresh"),
+        )
+        .await
+        .unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
-    assert!(!err.is_transient(), "a spending request must not be retried blindly");
+    assert!(
+        !err.is_transient(),
+        "a spending request must not be retried blindly"
+    );
     assert!(!err.to_string().contains("SENTINEL"), "{err}");
-    let err = http.send(http.client().get(format!("http://{addr}/state")), Spend::No).await.unwrap_err();
-    assert!(matches!(err, Error::Transient { kind: TransientKind::Timeout, .. }), "{err:?}");
+    let err = http
+        .send(http.client().get(format!("http://{addr}/state")), Spend::No)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transient {
+                kind: TransientKind::Timeout,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -156,8 +238,23 @@ async fn a_refused_connection_is_transient_even_for_spending_requests() {
     let addr = listener.local_addr().expect("addr");
     drop(listener);
     let http = http(Duration::from_secs(2));
-    let err = http.send(http.client().get(format!("http://{addr}/?ticket=SENTINEL")), Spend::Yes("exchange")).await.unwrap_err();
-    assert!(matches!(err, Error::Transient { kind: TransientKind::Connect, .. }), "{err:?}");
+    let err = http
+        .send(
+            http.client().get(format!("http://{addr}/?ticket=SENTINEL")),
+            Spend::Yes("exchange"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transient {
+                kind: TransientKind::Connect,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(!format!("{err} {err:?}").contains("SENTINEL"));
 }
 
@@ -170,13 +267,24 @@ async fn a_connection_cut_mid_body_is_outcome_unknown_for_spending_requests() {
             let (mut socket, _) = listener.accept().await.expect("accept");
             let mut buf = [0u8; 4096];
             let _ = socket.read(&mut buf).await;
-            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"code\":").await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"code\":")
+                .await;
             drop(socket);
         }
     });
     let http = http(Duration::from_secs(2));
-    let err = http.send(http.client().get(format!("http://{addr}/")), Spend::Yes("refresh")).await.unwrap_err();
+    let err = http
+        .send(
+            http.client().get(format!("http://{addr}/")),
+            Spend::Yes("refresh"),
+        )
+        .await
+        .unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
-    let err = http.send(http.client().get(format!("http://{addr}/")), Spend::No).await.unwrap_err();
+    let err = http
+        .send(http.client().get(format!("http://{addr}/")), Spend::No)
+        .await
+        .unwrap_err();
     assert!(err.is_transient(), "{err:?}");
 }

@@ -30,7 +30,10 @@ pub(crate) fn timed_out(operation: &str, waited: std::time::Duration) -> Error {
 
 /// An answer of an unexpected shape (another program wrote the key, or a bug).
 pub(crate) fn unexpected(operation: &str, what: &str) -> Error {
-    Error::store(format!("redis {operation}: unexpected reply: {what}"), false)
+    Error::store(
+        format!("redis {operation}: unexpected reply: {what}"),
+        false,
+    )
 }
 
 fn describe(e: &RedisError) -> &str {
@@ -51,8 +54,7 @@ fn describe(e: &RedisError) -> &str {
 /// Whether trying again later may help: the connection failed, or the server is
 /// loading, failing over or busy running a script.
 fn is_transient(e: &RedisError) -> bool {
-    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
-    {
+    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
         return true;
     }
     match e.kind() {
@@ -95,7 +97,10 @@ mod tests {
             let err = from_redis("load", &e);
             assert_eq!(err.is_transient(), transient, "{err}");
             assert!(err.to_string().contains(text), "{err}");
-            assert!(err.to_string().starts_with("token store: redis load"), "{err}");
+            assert!(
+                err.to_string().starts_with("token store: redis load"),
+                "{err}"
+            );
         }
         assert!(timed_out("lease", std::time::Duration::from_millis(300)).is_transient());
         assert!(!unexpected("load", "x").is_transient());

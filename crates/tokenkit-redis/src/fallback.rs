@@ -95,8 +95,9 @@ impl Local {
 pub(crate) fn fail_closed(cause: Option<Error>) -> Error {
     let reason = match cause {
         Some(e) => format!("{e}; budget-limited grants do not fall back to a local store"),
-        None => "redis unreachable; budget-limited grants do not fall back to a local store"
-            .to_owned(),
+        None => {
+            "redis unreachable; budget-limited grants do not fall back to a local store".to_owned()
+        }
     };
     Error::store(reason, true)
 }

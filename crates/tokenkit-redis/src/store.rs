@@ -157,9 +157,11 @@ impl RedisStore {
     /// Checks that Redis answers.
     pub async fn ping(&self) -> Result<(), Error> {
         let mut c = self.connection();
-        self.run("ping", async move { redis::cmd("PING").query_async::<String>(&mut c).await })
-            .await
-            .map(drop)
+        self.run("ping", async move {
+            redis::cmd("PING").query_async::<String>(&mut c).await
+        })
+        .await
+        .map(drop)
     }
 
     /// The key TTL policy.

@@ -183,9 +183,25 @@ async fn the_lease_is_exclusive_and_only_its_holder_renews_or_releases_it() {
     let store = server.store().await;
     let other_process = server.store().await;
     let ttl = Duration::from_secs(30);
-    let lease = store.try_lease("k", ttl).await.expect("ok").expect("granted");
-    assert!(other_process.try_lease("k", ttl).await.expect("ok").is_none());
-    assert!(other_process.try_lease("other", ttl).await.expect("ok").is_some());
+    let lease = store
+        .try_lease("k", ttl)
+        .await
+        .expect("ok")
+        .expect("granted");
+    assert!(
+        other_process
+            .try_lease("k", ttl)
+            .await
+            .expect("ok")
+            .is_none()
+    );
+    assert!(
+        other_process
+            .try_lease("other", ttl)
+            .await
+            .expect("ok")
+            .is_some()
+    );
     assert!(store.renew_lease(&lease, ttl).await.expect("renew"));
     // A forged fence can neither renew nor release.
     let forged = tokenkit_core::Lease {
@@ -193,11 +209,28 @@ async fn the_lease_is_exclusive_and_only_its_holder_renews_or_releases_it() {
         fence: "0000".into(),
         guard: None,
     };
-    assert!(!other_process.renew_lease(&forged, ttl).await.expect("renew"));
+    assert!(
+        !other_process
+            .renew_lease(&forged, ttl)
+            .await
+            .expect("renew")
+    );
     other_process.release_lease(forged).await.expect("release");
-    assert!(other_process.try_lease("k", ttl).await.expect("ok").is_none());
+    assert!(
+        other_process
+            .try_lease("k", ttl)
+            .await
+            .expect("ok")
+            .is_none()
+    );
     store.release_lease(lease).await.expect("release");
-    assert!(other_process.try_lease("k", ttl).await.expect("ok").is_some());
+    assert!(
+        other_process
+            .try_lease("k", ttl)
+            .await
+            .expect("ok")
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -216,7 +249,12 @@ async fn an_expired_lease_is_taken_over_and_its_old_holder_loses_it() {
         .expect("ok")
         .expect("taken over");
     assert_ne!(old.fence, new.fence);
-    assert!(!store.renew_lease(&old, Duration::from_secs(30)).await.expect("ok"));
+    assert!(
+        !store
+            .renew_lease(&old, Duration::from_secs(30))
+            .await
+            .expect("ok")
+    );
     store.release_lease(old).await.expect("ok");
     assert!(
         store
@@ -269,7 +307,8 @@ async fn a_holder_whose_lease_lapsed_during_a_slow_refresh_loses_its_commit() {
         other => panic!("{other:?}"),
     };
     assert!(matches!(
-        fast.compare_and_set("k", g, &budgeted("t-fast", 2, 2)).await,
+        fast.compare_and_set("k", g, &budgeted("t-fast", 2, 2))
+            .await,
         Ok(CasOutcome::Written(_))
     ));
     fast.release_lease(lease).await.expect("release");
@@ -330,12 +369,18 @@ async fn corrupt_or_foreign_state_is_an_error_not_a_panic() {
     let () = admin
         .hset_multiple(
             &state,
-            &[("gen", "1"), ("record", "{\"access_token\":\"SENTINEL-ACCESS\",")],
+            &[
+                ("gen", "1"),
+                ("record", "{\"access_token\":\"SENTINEL-ACCESS\","),
+            ],
         )
         .await
         .expect("hset");
     let err = store.load("k").await.expect_err("corrupt");
-    assert!(!err.is_transient() && err.to_string().contains("corrupt"), "{err}");
+    assert!(
+        !err.is_transient() && err.to_string().contains("corrupt"),
+        "{err}"
+    );
     assert!(!err.to_string().contains("SENTINEL"), "{err}");
     // A conflict that returns the corrupt state is an error too.
     let err = store
@@ -363,7 +408,10 @@ async fn secrets_never_appear_in_debug_or_errors() {
     let t = budgeted("SENTINEL-ACCESS", 0, 2).with_refresh_token("SENTINEL-REFRESH");
     let errors = [
         store.load("k").await.expect_err("unreachable"),
-        store.compare_and_set("k", 0, &t).await.expect_err("unreachable"),
+        store
+            .compare_and_set("k", 0, &t)
+            .await
+            .expect_err("unreachable"),
         store
             .try_lease("k", Duration::from_secs(1))
             .await
@@ -388,7 +436,11 @@ async fn secrets_never_appear_in_debug_or_errors() {
         .expect("ok")
         .expect("granted");
     let conflict = real.compare_and_set("k", 0, &t).await.expect("cas");
-    for text in [format!("{lease:?}"), format!("{conflict:?}"), format!("{real:?}")] {
+    for text in [
+        format!("{lease:?}"),
+        format!("{conflict:?}"),
+        format!("{real:?}"),
+    ] {
         assert!(!text.contains("SENTINEL"), "{text}");
     }
 }

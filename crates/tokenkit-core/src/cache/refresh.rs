@@ -200,14 +200,17 @@ impl Shared {
                 .policy
                 .refresh_budget
                 .is_none_or(|b| grant.refreshes_spent < b);
-            let window_open = self.policy.renewal_grace.is_none_or(|grace| now < e.expiry().deadline() + grace);
+            let window_open = self
+                .policy
+                .renewal_grace
+                .is_none_or(|grace| now < e.expiry().deadline() + grace);
             budget_left && window_open
         });
-        if let Some(base) = refreshable {
-            match self.refresh_with_accounting(base, lease).await? {
-                Some(attempt) => return Ok(attempt),
-                None => {} // refused: only a new login helps; fall through to fetch
-            }
+        // `None` from a refresh: refused in a way only a new login fixes; fetch.
+        if let Some(base) = refreshable
+            && let Some(attempt) = self.refresh_with_accounting(base, lease).await?
+        {
+            return Ok(attempt);
         }
         tracing::info!(key = %key, "token fetch started");
         let mut token = self

@@ -1,14 +1,16 @@
 //! A scripted provider for cache tests: it counts calls, waits as told (on the paused
 //! clock), and answers from a script.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used)]
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use tokenkit_core::{Arrival, Error, Expiry, RefreshPolicy, Token, TokenProvider, TransientKind, async_trait};
+use tokenkit_core::{
+    Arrival, Error, Expiry, RefreshPolicy, Token, TokenProvider, TransientKind, async_trait,
+};
 
 /// What the next call answers.
 #[derive(Debug, Clone)]
@@ -53,12 +55,18 @@ impl Scripted {
     }
 
     pub fn then_fetch(self, answer: Answer) -> Self {
-        self.fetch_script.lock().unwrap().push_back(answer);
+        self.fetch_script
+            .lock()
+            .expect("script lock")
+            .push_back(answer);
         self
     }
 
     pub fn then_refresh(self, answer: Answer) -> Self {
-        self.refresh_script.lock().unwrap().push_back(answer);
+        self.refresh_script
+            .lock()
+            .expect("script lock")
+            .push_back(answer);
         self
     }
 
@@ -72,11 +80,15 @@ impl Scripted {
 
     async fn answer(&self, script: &Mutex<VecDeque<Answer>>, kind: &str) -> Result<Token, Error> {
         tokio::time::sleep(self.delay).await;
-        let next = script.lock().unwrap().pop_front();
+        let next = script.lock().expect("script lock").pop_front();
         match next.unwrap_or(Answer::Token(self.default_lifetime)) {
             Answer::Token(lifetime) => {
                 let n = self.serial.fetch_add(1, Ordering::SeqCst) + 1;
-                Ok(Token::new(format!("{kind}-{n}"), Expiry::after(Arrival::now(), lifetime)).with_refresh_token(format!("r-{n}")))
+                Ok(Token::new(
+                    format!("{kind}-{n}"),
+                    Expiry::after(Arrival::now(), lifetime),
+                )
+                .with_refresh_token(format!("r-{n}")))
             }
             Answer::Fail(e) => Err(e),
         }
@@ -101,7 +113,12 @@ impl TokenProvider for Scripted {
 }
 
 pub fn server_error() -> Error {
-    Error::Transient { platform: "test", kind: TransientKind::ServerError, status: Some(502), excerpt: String::new() }
+    Error::Transient {
+        platform: "test",
+        kind: TransientKind::ServerError,
+        status: Some(502),
+        excerpt: String::new(),
+    }
 }
 
 pub fn reauth() -> Error {
@@ -109,5 +126,9 @@ pub fn reauth() -> Error {
 }
 
 pub fn outcome_unknown() -> Error {
-    Error::OutcomeUnknown { platform: "test", operation: "refresh", waited: Duration::from_secs(15) }
+    Error::OutcomeUnknown {
+        platform: "test",
+        operation: "refresh",
+        waited: Duration::from_secs(15),
+    }
 }

@@ -42,7 +42,8 @@ impl RedisServer {
             .status()
             .is_err()
         {
-            let hint = "redis-server not found on PATH (install it: apt-get install -y redis-server)";
+            let hint =
+                "redis-server not found on PATH (install it: apt-get install -y redis-server)";
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("{hint}; CI must run the Redis tests");
             }
