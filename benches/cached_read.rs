@@ -31,7 +31,10 @@ struct OneHour;
 #[async_trait]
 impl TokenProvider for OneHour {
     async fn fetch(&self) -> Result<Token, Error> {
-        Ok(Token::new("eyJhbGciOiJIUzI1NiJ9.eyJ1biI6ImJlbmNoIn0.c2ln", Expiry::after(Arrival::now(), Duration::from_secs(3600))))
+        Ok(Token::new(
+            "eyJhbGciOiJIUzI1NiJ9.eyJ1biI6ImJlbmNoIn0.c2ln",
+            Expiry::after(Arrival::now(), Duration::from_secs(3600)),
+        ))
     }
     async fn refresh(&self, _: &Token) -> Result<Token, Error> {
         self.fetch().await
@@ -39,16 +42,23 @@ impl TokenProvider for OneHour {
 }
 
 fn token() -> Token {
-    Token::new("eyJhbGciOiJIUzI1NiJ9.eyJ1biI6ImJlbmNoIn0.c2ln", Expiry::after(Arrival::now(), Duration::from_secs(3600)))
+    Token::new(
+        "eyJhbGciOiJIUzI1NiJ9.eyJ1biI6ImJlbmNoIn0.c2ln",
+        Expiry::after(Arrival::now(), Duration::from_secs(3600)),
+    )
 }
 
 static PLAIN: LazyLock<Token> = LazyLock::new(token);
-static MUTEX: LazyLock<Mutex<Option<Arc<Token>>>> = LazyLock::new(|| Mutex::new(Some(Arc::new(token()))));
+static MUTEX: LazyLock<Mutex<Option<Arc<Token>>>> =
+    LazyLock::new(|| Mutex::new(Some(Arc::new(token()))));
 static RWLOCK: LazyLock<RwLock<Arc<Token>>> = LazyLock::new(|| RwLock::new(Arc::new(token())));
 static SWAP: LazyLock<ArcSwap<Token>> = LazyLock::new(|| ArcSwap::from_pointee(token()));
 static CACHE: LazyLock<TokenCache> = LazyLock::new(|| {
     let cache = TokenCache::new(OneHour);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         cache.token().await.expect("first token");
     });

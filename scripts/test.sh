@@ -20,8 +20,8 @@ echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --quiet
 echo "== examples (built, then run against the embedded sandbox)"
 cargo build --workspace --all-features --examples --quiet
-for example in ilab_experiment ac_cluster bo_session; do
-    cargo run --quiet --all-features --example "$example"
-done
+cargo run --quiet --all-features --example ilab_experiment
+cargo run --quiet --all-features --example ac_cluster
+cargo run --quiet --all-features --example bo_session -- 2   # 2-second lifetimes
 echo "== cargo test"
 cargo test --workspace --all-features

@@ -153,14 +153,20 @@ pub(crate) struct RawRegion {
 /// Reads the login's `data`: a list of `{clusterName, clusterId, token}`. The error
 /// says what was wrong without quoting values (they may be tokens).
 pub(crate) fn parse_regions(data: &Value) -> Result<Vec<RawRegion>, String> {
-    let list = data
-        .as_array()
-        .ok_or_else(|| format!("data is {} where a list of regions was expected", describe(data)))?;
+    let list = data.as_array().ok_or_else(|| {
+        format!(
+            "data is {} where a list of regions was expected",
+            describe(data)
+        )
+    })?;
     list.iter()
         .enumerate()
         .map(|(i, entry)| {
             let obj = entry.as_object().ok_or_else(|| {
-                format!("data[{i}] is {} where a region object was expected", describe(entry))
+                format!(
+                    "data[{i}] is {} where a region object was expected",
+                    describe(entry)
+                )
             })?;
             let cluster = Cluster {
                 id: required(obj, i, "clusterId")?,
@@ -230,7 +236,10 @@ mod tests {
         let cases = [
             (json!("SENTINEL-TOKEN"), "data is a string where a list"),
             (json!({"a": 1}), "data is an object where a list"),
-            (json!(["SENTINEL-TOKEN"]), "data[0] is a string where a region"),
+            (
+                json!(["SENTINEL-TOKEN"]),
+                "data[0] is a string where a region",
+            ),
             (json!([{"clusterName": "ac"}]), "data[0] has no clusterId"),
             (
                 json!([{"clusterId": "0", "clusterName": ["x"]}]),

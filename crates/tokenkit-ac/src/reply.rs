@@ -2,7 +2,6 @@
 //! §2.2): `code` may be a string (documented) or a number (seen); anything but `0` is
 //! a refusal; `0` with a missing or `null` `data` is a malformed reply.
 
-use serde::Deserialize;
 use serde_json::Value;
 use tokenkit_core::http::Response;
 use tokenkit_core::{Error, lenient};
@@ -21,16 +20,6 @@ pub const PARAMETER_INVALID: &str = "10004";
 pub const INSUFFICIENT_PERMISSION: &str = "10008";
 /// 没有权限访问接口: no permission to access the interface.
 pub const NO_INTERFACE_PERMISSION: &str = "10009";
-
-#[derive(Deserialize)]
-struct Envelope {
-    #[serde(deserialize_with = "lenient::string")]
-    code: String,
-    #[serde(default, deserialize_with = "lenient::opt_string")]
-    msg: Option<String>,
-    #[serde(default)]
-    data: Value,
-}
 
 /// What a code means and whether only a new login can get past it.
 ///
@@ -54,13 +43,14 @@ pub fn meaning(code: &str) -> (&'static str, bool) {
     }
 }
 
-/// The platform's refusal as a typed error.
+/// The platform's refusal as a typed error. Its message is kept as sent, except that
+/// anything token-like is redacted (a gateway may echo the request's `token` header).
 pub fn rejection(code: &str, message: Option<&str>) -> Error {
     let (meaning, reauth_required) = meaning(code);
     Error::Rejected {
         platform: PLATFORM,
         code: code.to_owned(),
-        message: message.unwrap_or_default().to_owned(),
+        message: tokenkit_core::excerpt(message.unwrap_or_default().as_bytes()),
         meaning: meaning.to_owned(),
         reauth_required,
     }
@@ -81,21 +71,42 @@ pub fn is_token_refused(error: &Error) -> bool {
 }
 
 /// The `data` of a successful reply; a refusal or a malformed reply as a typed error.
-pub fn data(response: &Response) -> Result<Value, Error> {
-    let envelope: Envelope = response.json()?;
-    let code = envelope.code.trim();
+///
+/// The envelope is read by hand rather than derived: serde would accept a JSON list
+/// as a struct (`["0", "msg", …]`), and its messages may quote values (tokens).
+pub(crate) fn data(response: &Response) -> Result<Value, Error> {
+    let reply: Value = response.json()?;
+    let Value::Object(mut envelope) = reply else {
+        return Err(response.malformed(format!(
+            "unexpected JSON: the reply is {} where an object was expected",
+            describe(&reply)
+        )));
+    };
+    let code = match envelope.get("code") {
+        None => return Err(response.malformed("unexpected JSON: the reply has no code")),
+        Some(v) => lenient::value_as_string(v).ok_or_else(|| {
+            response.malformed(format!(
+                "unexpected JSON: code is {} where a string or number was expected",
+                describe(v)
+            ))
+        })?,
+    };
+    let code = code.trim();
     if code != SUCCESS {
-        return Err(rejection(code, envelope.msg.as_deref()));
+        let message = envelope.get("msg").and_then(lenient::value_as_string);
+        return Err(rejection(code, message.as_deref()));
     }
-    if envelope.data.is_null() {
-        return Err(response.malformed("code 0 without data (missing or null)"));
+    match envelope.remove("data") {
+        None | Some(Value::Null) => {
+            Err(response.malformed("code 0 without data (missing or null)"))
+        }
+        Some(data) => Ok(data),
     }
-    Ok(envelope.data)
 }
 
 /// The JSON type of a value, for error messages that must not quote the value itself
 /// (it may be a token).
-pub fn describe(v: &Value) -> &'static str {
+pub(crate) fn describe(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

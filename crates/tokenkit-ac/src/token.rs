@@ -116,7 +116,13 @@ mod tests {
     fn without_a_date_header_the_local_clock_is_the_last_resort() {
         let wall = civil::from_unix_millis(1_700_000_000_000);
         let raw = jwt(serde_json::json!({"expireTime": 1_700_000_060_000_i64}));
-        let token = build(raw, arrival(wall, None), None, None, Duration::from_secs(3600));
+        let token = build(
+            raw,
+            arrival(wall, None),
+            None,
+            None,
+            Duration::from_secs(3600),
+        );
         assert_eq!(token.expiry().lifetime(), Duration::from_secs(59));
     }
 
@@ -143,7 +149,8 @@ mod tests {
 
     #[test]
     fn claims_name_the_user_and_cluster_and_survive_renaming() {
-        let raw = jwt(serde_json::json!({"user": "alice", "clusterId": "11112", "expireTime": "1"}));
+        let raw =
+            jwt(serde_json::json!({"user": "alice", "clusterId": "11112", "expireTime": "1"}));
         let token = build(
             raw,
             arrival(SystemTime::now(), None),

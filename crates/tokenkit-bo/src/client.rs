@@ -180,12 +180,14 @@ impl BoClientBuilder {
             .chain(self.optional.iter().map(|(n, v)| (*n, v)));
         for (name, value) in fields {
             // Non-ASCII bytes would reach the server in an encoding nobody agreed on.
-            let ascii = Some(value.as_str()).filter(|v| v.is_ascii());
-            let value = HeaderValue::from_str(ascii.unwrap_or("\n")).map_err(|_| {
-                Error::config(format!(
-                    "bo: the {name} value cannot go into an HTTP header (ASCII only)"
-                ))
-            })?;
+            let value = Some(value)
+                .filter(|v| v.is_ascii())
+                .and_then(|v| HeaderValue::from_str(v).ok())
+                .ok_or_else(|| {
+                    Error::config(format!(
+                        "bo: the {name} value cannot go into an HTTP header (visible ASCII only)"
+                    ))
+                })?;
             // Header names are case-insensitive (RFC 9110); `http` keeps them lower-case.
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::config(format!("bo: {name} is not a header name")))?;
@@ -235,7 +237,10 @@ mod tests {
             .filter_area_code("110000")
             .build()
             .expect("valid");
-        assert_eq!(client.refresh_url, "http://x/base/bo/api/v3/auth/token/refresh");
+        assert_eq!(
+            client.refresh_url,
+            "http://x/base/bo/api/v3/auth/token/refresh"
+        );
         assert_eq!(client.headers["XsysId"], "s2");
         assert_eq!(client.headers["xfilterareacode"], "110000");
         assert_eq!(client.headers["content-type"], CONTENT_TYPE_VALUE);

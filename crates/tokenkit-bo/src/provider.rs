@@ -92,7 +92,7 @@ impl BoProvider {
 
     /// A session as a token; a session whose expiry is unknown or past is refreshed at
     /// once rather than handed out dead.
-    async fn from_session(&self, session: BoSession) -> Result<Token, Error> {
+    async fn start_session(&self, session: BoSession) -> Result<Token, Error> {
         match session.to_token() {
             Some(token) if !token.expiry().is_expired() => Ok(token),
             _ => self.spend(session.refresh_token()).await,
@@ -111,7 +111,9 @@ impl BoProvider {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[async_trait]
@@ -131,7 +133,7 @@ impl TokenProvider for BoProvider {
                 ));
             }
         };
-        self.from_session(session).await
+        self.start_session(session).await
     }
 
     async fn refresh(&self, current: &Token) -> Result<Token, Error> {

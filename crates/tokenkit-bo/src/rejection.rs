@@ -3,7 +3,7 @@
 //! The seed documents the shape (`code`, `message`, `error.errorCode`,
 //! `error.errorText`) but no code values: its only example is `code 0` with null
 //! details. The codes below are the contract of this project and of its sandbox
-//! [ours]; anything else is carried through as the platform sent it.
+//! (ours); anything else is carried through as the platform sent it.
 
 use serde_json::Value;
 use tokenkit_core::{Error, excerpt, lenient};
@@ -117,9 +117,17 @@ mod tests {
     #[test]
     fn snake_case_details_and_classification_table() {
         let cases = [
-            (json!({"code": 403, "error": {"error_code": "VERIFY_REPLAY"}}), 200, false),
+            (
+                json!({"code": 403, "error": {"error_code": "VERIFY_REPLAY"}}),
+                200,
+                false,
+            ),
             (json!({"code": "400"}), 400, false),
-            (json!({"code": 0, "error": {"error_code": "REFRESH_TOKEN_INVALID"}}), 200, true),
+            (
+                json!({"code": 0, "error": {"error_code": "REFRESH_TOKEN_INVALID"}}),
+                200,
+                true,
+            ),
             (json!({"code": 9}), 401, true),
             (json!({"code": 9, "error": "text"}), 200, false),
         ];
@@ -128,7 +136,10 @@ mod tests {
             assert_eq!(err.is_reauth_required(), reauth, "{err}");
             assert!(!err.is_transient(), "{err}");
         }
-        let err = rejected(&json!({"code": 403, "error": {"error_code": "VERIFY_REPLAY"}}), 200);
+        let err = rejected(
+            &json!({"code": 403, "error": {"error_code": "VERIFY_REPLAY"}}),
+            200,
+        );
         assert!(err.to_string().contains("VERIFY_REPLAY"), "{err}");
         assert!(err.to_string().contains("reused guid"), "{err}");
     }

@@ -29,11 +29,23 @@ const MAX_LIFETIME_SECS: i64 = 10 * 365 * 86_400;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Data {
-    #[serde(default, alias = "access_token", deserialize_with = "lenient::opt_string")]
+    #[serde(
+        default,
+        alias = "access_token",
+        deserialize_with = "lenient::opt_string"
+    )]
     access_token: Option<String>,
-    #[serde(default, alias = "refresh_token", deserialize_with = "lenient::opt_string")]
+    #[serde(
+        default,
+        alias = "refresh_token",
+        deserialize_with = "lenient::opt_string"
+    )]
     refresh_token: Option<String>,
-    #[serde(default, alias = "token_type", deserialize_with = "lenient::opt_string")]
+    #[serde(
+        default,
+        alias = "token_type",
+        deserialize_with = "lenient::opt_string"
+    )]
     token_type: Option<String>,
     #[serde(default, alias = "token_user")]
     token_user: Option<TokenUser>,
@@ -45,7 +57,11 @@ struct Data {
     expires: Option<String>,
     #[serde(default, alias = "time_stamp", deserialize_with = "lenient::opt_f64")]
     time_stamp: Option<f64>,
-    #[serde(default, alias = "cache_type", deserialize_with = "lenient::opt_string")]
+    #[serde(
+        default,
+        alias = "cache_type",
+        deserialize_with = "lenient::opt_string"
+    )]
     cache_type: Option<String>,
     #[serde(default, alias = "cache_date")]
     cache_date: Option<Value>,
@@ -116,7 +132,10 @@ fn build_token(
     keep("timeStamp", data.time_stamp.map(Value::from));
     keep("cacheType", data.cache_type.map(Value::from));
     keep("cacheDate", data.cache_date);
-    keep("expiresIn", raw.get("expiresIn").or(raw.get("expires_in")).cloned());
+    keep(
+        "expiresIn",
+        raw.get("expiresIn").or(raw.get("expires_in")).cloned(),
+    );
 
     let user = data.token_user.as_ref().and_then(|u| {
         Some(UserIdentity {
@@ -135,7 +154,11 @@ fn build_token(
 }
 
 /// The expiry of an access token that arrived at `arrival` (see the module docs).
-pub fn expiry(arrival: Arrival, claims: Option<&Claims>, expires_in: Option<i64>) -> Option<Expiry> {
+pub fn expiry(
+    arrival: Arrival,
+    claims: Option<&Claims>,
+    expires_in: Option<i64>,
+) -> Option<Expiry> {
     let mut estimate = Expiry::estimate(arrival);
     if let Some(claims) = claims {
         let exp = jwt::claim_i64(claims, "exp");
@@ -213,7 +236,11 @@ mod tests {
         let claims = json!({"iat": now - 50, "exp": now + 10});
         let claims = claims.as_object().expect("object");
         let e = expiry(arrival(Some(SystemTime::now())), Some(claims), None).expect("known");
-        assert!(e.lifetime() <= Duration::from_secs(11), "{:?}", e.lifetime());
+        assert!(
+            e.lifetime() <= Duration::from_secs(11),
+            "{:?}",
+            e.lifetime()
+        );
     }
 
     #[test]
@@ -245,7 +272,11 @@ mod tests {
         let claims = json!({"exp": civil::unix_seconds(server_now) + 300});
         let claims = claims.as_object().expect("object");
         let e = expiry(arrival(Some(server_now)), Some(claims), Some(10)).expect("known");
-        assert!(e.lifetime() > Duration::from_secs(298), "{:?}", e.lifetime());
+        assert!(
+            e.lifetime() > Duration::from_secs(298),
+            "{:?}",
+            e.lifetime()
+        );
         // A JWT with neither: expiresIn decides.
         let claims = json!({"sub": "x"});
         let e = expiry(arrival(None), claims.as_object(), Some(10)).expect("known");

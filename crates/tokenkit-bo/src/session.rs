@@ -84,8 +84,7 @@ mod tests {
 
     fn jwt_with(claims: &serde_json::Value) -> String {
         use base64::Engine as _;
-        let payload =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string());
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string());
         format!("eyJhbGciOiJIUzI1NiJ9.{payload}.sig")
     }
 

@@ -268,7 +268,10 @@ mod tests {
             .encoding(VerifyEncoding::UpperHex)
             .build()
             .expect("valid");
-        assert_eq!(explicit_iv.encrypt(KAT_PLAINTEXT).expect("encrypts"), KAT_HEX);
+        assert_eq!(
+            explicit_iv.encrypt(KAT_PLAINTEXT).expect("encrypts"),
+            KAT_HEX
+        );
     }
 
     #[test]
@@ -277,7 +280,10 @@ mod tests {
             .iv("87654321")
             .build()
             .expect("valid");
-        assert_ne!(other_iv.encrypt(KAT_PLAINTEXT).expect("encrypts"), KAT_BASE64);
+        assert_ne!(
+            other_iv.encrypt(KAT_PLAINTEXT).expect("encrypts"),
+            KAT_BASE64
+        );
     }
 
     #[test]

@@ -1,0 +1,346 @@
+//! The bo platform (PROTOCOLS.md §3): `GET /bo/api/v3/auth/token/refresh` with the
+//! DES-encrypted `XverifyApi` header, and an admin route standing in for the
+//! application's login.
+//!
+//! - `XownerId` must be the configured project; `XverifyApi` must decrypt with the
+//!   configured key and IV to the configured template, with a timestamp within
+//!   `max_skew` and a guid never seen before.
+//! - Refresh tokens are opaque 32-character strings. They rotate (unless
+//!   `rotate_refresh_tokens` is off): a used one is refused.
+//! - Access tokens are HS256 JWTs with `iat`, `nbf` and `exp` (`exp - iat` = `ttl`) and
+//!   the other claims of the seed's sample token.
+//! - `POST /_sandbox/bo/sessions` with `{"userId": "..."}` answers
+//!   `{"accessToken": "...", "refreshToken": "..."}`: what a login gives.
+//!
+//! Error codes (ours; the seed documents none): 400 missing or invalid parameter, 401
+//! refresh token unknown, used or expired, 403 `XverifyApi` refused, 404 unknown
+//! `XownerId`; all in the seed's `success: false` shape with HTTP 200.
+
+mod reply;
+mod verify;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tokenkit_core::civil;
+
+pub use verify::{VerifyError, decrypt_verify_header};
+
+use crate::Common;
+use reply::{Refusal, Spelling, respond};
+use verify::{Expected, SeenGuids};
+
+/// The refresh route.
+pub const REFRESH_PATH: &str = "/bo/api/v3/auth/token/refresh";
+/// The admin route that creates a session.
+pub const SESSIONS_PATH: &str = "/_sandbox/bo/sessions";
+
+/// Settings of the emulated bo platform.
+#[derive(Debug, Clone)]
+pub struct BoConfig {
+    /// Lifetime of the access tokens it issues (default 60 s, like the seed's sample).
+    pub ttl: Duration,
+    /// The project id `XownerId` must carry (default `demo-owner`).
+    pub owner_id: String,
+    /// The DES key, 8 bytes (default `12345678`).
+    pub des_key: String,
+    /// The DES IV, 8 bytes; `None` = the key (default).
+    pub des_iv: Option<String>,
+    /// The `XverifyApi` plaintext template (default `{guid}|{timestamp}`).
+    pub template: String,
+    /// How far the `XverifyApi` timestamp may be from the sandbox's clock (5 minutes).
+    pub max_skew: Duration,
+    /// Whether each refresh issues a new refresh token and retires the used one.
+    pub rotate_refresh_tokens: bool,
+    /// How long a refresh token stays usable.
+    pub refresh_ttl: Duration,
+}
+
+impl Default for BoConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(60),
+            owner_id: "demo-owner".into(),
+            des_key: "12345678".into(),
+            des_iv: None,
+            template: "{guid}|{timestamp}".into(),
+            max_skew: Duration::from_secs(300),
+            rotate_refresh_tokens: true,
+            refresh_ttl: Duration::from_secs(7 * 86_400),
+        }
+    }
+}
+
+/// A logged-in user behind a refresh token.
+#[derive(Debug, Clone)]
+struct Session {
+    user_id: String,
+    user_name: String,
+    push_name: String,
+    refresh_expires_ms: i64,
+}
+
+#[derive(Debug, Default)]
+struct Book {
+    live: HashMap<String, Session>,
+    used: HashSet<String>,
+    guids: SeenGuids,
+}
+
+struct Bo {
+    common: Common,
+    config: BoConfig,
+    book: Mutex<Book>,
+}
+
+pub(crate) fn routes(common: Common, config: BoConfig) -> Router {
+    let state = Arc::new(Bo {
+        common: common.clone(),
+        config,
+        book: Mutex::new(Book::default()),
+    });
+    let platform = Router::new()
+        .route(REFRESH_PATH, get(refresh))
+        .with_state(Arc::clone(&state));
+    Router::new()
+        .route(SESSIONS_PATH, post(create_session))
+        .with_state(state)
+        .merge(common.platform_routes("bo", platform))
+}
+
+fn now_ms() -> i64 {
+    civil::unix_millis(SystemTime::now())
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn missing(what: &str) -> Refusal {
+    Refusal::new(
+        400,
+        "参数错误",
+        "MISSING_PARAMETER",
+        format!("{what} is required"),
+    )
+}
+
+impl Bo {
+    fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn mint_session(&self, book: &mut Book, session: &Session) -> Value {
+        let now = now_ms();
+        let (iat, ttl) = (now / 1000, self.config.ttl.as_secs() as i64);
+        let expires = SystemTime::UNIX_EPOCH + Duration::from_secs((iat + ttl).max(0) as u64);
+        // The claims of the seed's sample token, plus a jti so tokens issued within the
+        // same second differ.
+        let access = crate::jwt::mint_hs256(
+            &self.common.jwt_key,
+            &json!({
+                "iss": "RG3", "aud": "api", "id": session.user_id, "name": session.user_name,
+                "client_id": session.user_id, "expires": slash_time(expires),
+                "open_id": "", "telephone": "", "push_name": session.push_name,
+                "dep_id": "", "sys_id": "", "merge_user_id": "", "area_code": "",
+                "role_id": "development", "developer": "1",
+                "jti": uuid::Uuid::new_v4().to_string(),
+                "nbf": iat, "exp": iat + ttl, "iat": iat,
+            }),
+        );
+        let refresh = uuid::Uuid::new_v4().simple().to_string();
+        let mut stored = session.clone();
+        stored.refresh_expires_ms = now + self.config.refresh_ttl.as_millis() as i64;
+        book.live.insert(refresh.clone(), stored);
+        json!({"accessToken": access, "refreshToken": refresh})
+    }
+
+    fn check(
+        &self,
+        query: &HashMap<String, String>,
+        headers: &HeaderMap,
+    ) -> Result<Value, Refusal> {
+        let content_type = header(headers, "content-type").unwrap_or_default();
+        if !content_type.starts_with("application/json") {
+            return Err(Refusal::new(
+                400,
+                "参数错误",
+                "CONTENT_TYPE",
+                "Content-Type must be application/json; charset=utf-8",
+            ));
+        }
+        let owner = header(headers, "XownerId").ok_or_else(|| missing("XownerId"))?;
+        if owner != self.config.owner_id {
+            return Err(Refusal::new(
+                404,
+                "项目不存在",
+                "UNKNOWN_OWNER",
+                "XownerId is not a known project",
+            ));
+        }
+        let refresh_token = query
+            .get("refreshToken")
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| missing("refreshToken"))?;
+        let verify = header(headers, "XverifyApi").ok_or_else(|| missing("XverifyApi"))?;
+        let now = now_ms();
+        let refused = |e: VerifyError| Refusal::new(403, "非法请求", e.error_code(), e.text());
+        let key = self.config.des_key.as_bytes();
+        let iv = self.config.des_iv.as_deref().map_or(key, str::as_bytes);
+        let plaintext =
+            decrypt_verify_header(key, iv, verify).ok_or_else(|| refused(VerifyError::Decrypt))?;
+        let max_skew_ms = self.config.max_skew.as_millis() as i64;
+        let expected = Expected {
+            owner_id: owner,
+            refresh_token,
+            now_ms: now,
+            max_skew_ms,
+        };
+        let carried = verify::check_plaintext(&self.config.template, &plaintext, expected)
+            .map_err(refused)?;
+
+        let mut book = self.book();
+        if let Some(guid) = carried.guid
+            && !book.guids.first_use(&guid, now, 2 * max_skew_ms)
+        {
+            return Err(refused(VerifyError::Replay));
+        }
+        let invalid =
+            |text: &str| Refusal::new(401, "登录已过期，请重新登录", "REFRESH_TOKEN_INVALID", text);
+        if book.used.contains(refresh_token) {
+            return Err(invalid("the refresh token was already used"));
+        }
+        let session = book
+            .live
+            .get(refresh_token)
+            .cloned()
+            .ok_or_else(|| invalid("unknown refresh token"))?;
+        if now > session.refresh_expires_ms {
+            book.live.remove(refresh_token);
+            return Err(invalid("the refresh token expired"));
+        }
+        let mut minted = self.mint_session(&mut book, &session);
+        if self.config.rotate_refresh_tokens {
+            book.live.remove(refresh_token);
+            book.used.insert(refresh_token.to_owned());
+        } else {
+            // Same refresh token again: drop the one just minted.
+            if let Some(new) = minted["refreshToken"].as_str() {
+                book.live.remove(new);
+            }
+            minted["refreshToken"] = json!(refresh_token);
+        }
+        Ok(self.success_body(&session, minted, now))
+    }
+
+    fn success_body(&self, session: &Session, minted: Value, now: i64) -> Value {
+        let expires = SystemTime::UNIX_EPOCH
+            + Duration::from_millis((now + self.config.ttl.as_millis() as i64).max(0) as u64);
+        json!({
+            "success": true,
+            "data": {
+                "tokenType": "Bearer",
+                "tokenUser": {
+                    "clientId": session.user_id, "userId": session.user_id,
+                    "userName": session.user_name, "pushName": session.push_name,
+                    "roleId": ["development"], "depId": [], "areaCode": [], "jobId": [],
+                    "sysId": [], "mergeUserId": [], "developer": 1,
+                },
+                "timeStamp": now as f64 + 0.5437,
+                "refreshToken": minted["refreshToken"],
+                "accessToken": minted["accessToken"],
+                "clientId": session.user_id,
+                // The server's local time without a zone (Beijing).
+                "expires": civil::beijing_display(expires).replace(' ', "T"),
+                // Seconds, as the seed's table says (its example holds epoch ms).
+                "expiresIn": self.config.ttl.as_secs(),
+                "cacheType": "local",
+                "cacheDate": civil::beijing_display(SystemTime::now()),
+            }
+        })
+    }
+}
+
+/// `2021/2/25 18:22:37`: the seed token's `expires` claim format (Beijing time).
+fn slash_time(t: SystemTime) -> String {
+    let display = civil::beijing_display(t);
+    let (date, time) = display.split_once(' ').unwrap_or((&display, ""));
+    let parts: Vec<&str> = date.split('-').map(|p| p.trim_start_matches('0')).collect();
+    format!("{} {time}", parts.join("/"))
+}
+
+async fn refresh(
+    State(bo): State<Arc<Bo>>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(spelling) = Spelling::from_query(query.get("_nodejs").map(String::as_str)) else {
+        let refusal = Refusal::new(
+            400,
+            "参数错误",
+            "MISSING_PARAMETER",
+            "_nodejs must be common-data or common-data-under",
+        );
+        return respond(Spelling::Camel, refusal.body());
+    };
+    match bo.check(&query, &headers) {
+        Ok(body) => respond(spelling, body),
+        Err(refusal) => {
+            tracing::debug!(
+                code = refusal.code,
+                error_code = refusal.error_code,
+                "bo sandbox refused a refresh"
+            );
+            respond(spelling, refusal.body())
+        }
+    }
+}
+
+async fn create_session(State(bo): State<Arc<Bo>>, body: Option<Json<Value>>) -> Response {
+    let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
+    let text = |name: &str| {
+        body.get(name)
+            .and_then(tokenkit_core::lenient::value_as_string)
+    };
+    let Some(user_id) = text("userId").filter(|u| !u.trim().is_empty()) else {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            Json(json!({"error": "userId is required"})),
+        )
+            .into_response();
+    };
+    let session = Session {
+        user_name: text("userName").unwrap_or_else(|| user_id.clone()),
+        push_name: text("pushName").unwrap_or_else(|| user_id.clone()),
+        user_id,
+        refresh_expires_ms: 0,
+    };
+    let mut book = bo.book();
+    let minted = bo.mint_session(&mut book, &session);
+    Json(json!({"accessToken": minted["accessToken"], "refreshToken": minted["refreshToken"]}))
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_expires_claim_format() {
+        // 2021-02-25 18:22:37 Beijing = 1614248557 (the seed token's exp).
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_614_248_557);
+        assert_eq!(slash_time(t), "2021/2/25 18:22:37");
+    }
+}
