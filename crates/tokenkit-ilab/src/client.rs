@@ -178,7 +178,12 @@ impl IlabClient {
         }
         let dialect = &self.inner.dialect;
         let response = self
-            .send(dialect.refresh_path(), dialect.refresh_param(), value, "refresh")
+            .send(
+                dialect.refresh_path(),
+                dialect.refresh_param(),
+                value,
+                "refresh",
+            )
             .await?;
         reply::parse(&response, Operation::Refresh, NextRefresh::Keep(value))
     }

@@ -6,7 +6,8 @@ use tokenkit_core::Error;
 use crate::PLATFORM;
 
 /// What the application must tell the user when only a new ticket can help.
-pub const RELAUNCH: &str = "the user must relaunch the experiment from the platform (\"我要做实验\") to get a new ticket";
+pub const RELAUNCH: &str =
+    "the user must relaunch the experiment from the platform (\"我要做实验\") to get a new ticket";
 
 /// Which operation a code answers: the two tables differ from code 3 on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,12 +122,19 @@ mod tests {
 
     #[test]
     fn rejected_keeps_the_platform_message() {
-        let err = rejected(Operation::Refresh, "5", Some("请重新获取access_token".into()));
+        let err = rejected(
+            Operation::Refresh,
+            "5",
+            Some("请重新获取access_token".into()),
+        );
         assert_eq!(err.platform_code(), Some("5"));
         assert_eq!(err.platform_message(), Some("请重新获取access_token"));
         assert!(err.is_reauth_required());
         let text = err.to_string();
-        assert!(text.contains("code 5") && text.contains("refresh limit"), "{text}");
+        assert!(
+            text.contains("code 5") && text.contains("refresh limit"),
+            "{text}"
+        );
         let odd = rejected(Operation::Exchange, "E42", None);
         assert!(odd.to_string().contains("unrecognised code"), "{odd}");
     }

@@ -40,7 +40,7 @@ mod test_vectors;
 pub use client::{IlabClient, IlabClientBuilder, RequestMethod};
 pub use codes::{Operation, RELAUNCH, meaning};
 pub use dialect::{ACCESS_TOKEN_PARAM, Dialect, REFRESH_TOKEN_PARAM};
-pub use provider::IlabProvider;
+pub use provider::{IlabProvider, compact};
 pub use registry::{Session, SessionRegistry};
 pub use reply::REFRESH_BUDGET;
 pub use signature::{HexCase, signature};

@@ -33,6 +33,9 @@ use crate::{IlabClient, PLATFORM, Ticket};
 pub struct IlabProvider {
     client: IlabClient,
     source: Mutex<Source>,
+    /// Drop the decoded JWT claims of every token (the session registry's choice, to
+    /// keep 100,000 sessions small; see [`compact`]).
+    compact: bool,
 }
 
 /// What `fetch` can still hand out.
@@ -52,6 +55,7 @@ impl IlabProvider {
         Self {
             client,
             source: Mutex::new(Source::Ticket(ticket)),
+            compact: false,
         }
     }
 
@@ -61,6 +65,16 @@ impl IlabProvider {
         Self {
             client,
             source: Mutex::new(Source::Exchanged(Box::new(token))),
+            compact: false,
+        }
+    }
+
+    /// Like [`IlabProvider::from_exchanged`], for the session registry: every token it
+    /// hands out is [`compact`].
+    pub(crate) fn compact_from_exchanged(client: IlabClient, token: Token) -> Self {
+        Self {
+            compact: true,
+            ..Self::from_exchanged(client, compact(token))
         }
     }
 
@@ -102,7 +116,9 @@ impl TokenProvider for IlabProvider {
             Source::Exchanged(token) => Ok(*token),
             Source::Spent => Err(Error::reauth(
                 PLATFORM,
-                format!("the launch ticket was already exchanged (a ticket serves one exchange); {RELAUNCH}"),
+                format!(
+                    "the launch ticket was already exchanged (a ticket serves one exchange); {RELAUNCH}"
+                ),
             )),
             Source::Ticket(ticket) => match self.client.exchange(&ticket).await {
                 Ok(token) => Ok(token),
@@ -140,7 +156,8 @@ impl TokenProvider for IlabProvider {
         let grant = token.grant_mut();
         grant.refreshes_spent = spent + 1;
         grant.refresh_budget = Some(REFRESH_BUDGET);
-        Ok(keep_display_name(token, current))
+        let token = keep_display_name(token, current);
+        Ok(if self.compact { compact(token) } else { token })
     }
 
     fn policy(&self) -> RefreshPolicy {
@@ -163,4 +180,63 @@ fn keep_display_name(token: Token, previous: &Token) -> Token {
         user.display_name.clone_from(&old.display_name);
     }
     token.with_metadata(meta)
+}
+
+/// The token without its decoded JWT claims and extra ilab fields: about 5 KiB per
+/// seed-sized token that repeat what the token itself says (`jti`, times, `scope`).
+/// The user (`un`, `dis`), the expiry and the grant stay; the claims can be decoded
+/// again on demand with `tokenkit_core::jwt::decode_claims`.
+///
+/// The core decodes claims in `Token::new` and keeps them through `with_metadata`, so
+/// the token is rebuilt from its record; its expiry is re-anchored on the monotonic
+/// clock at once (`Expiry::from_wall`), which moves it by microseconds at most.
+pub fn compact(token: Token) -> Token {
+    let meta = token.metadata();
+    if meta.claims.is_empty() && meta.extra.is_empty() {
+        return token;
+    }
+    let mut record = token.to_record();
+    record.metadata.claims = Default::default();
+    record.metadata.extra = Default::default();
+    Token::from_record(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokenkit_core::{Arrival, Expiry, Grant, Metadata, UserIdentity};
+
+    use super::*;
+
+    #[test]
+    fn compact_keeps_identity_expiry_grant_and_secrets() {
+        let token = Token::new(
+            crate::test_vectors::SEED_REFRESH_TOKEN,
+            Expiry::after(Arrival::now(), Duration::from_secs(600)),
+        )
+        .with_refresh_token("rt")
+        .with_grant(Grant {
+            refreshes_spent: 1,
+            refresh_budget: Some(2),
+            outcome_unknown: false,
+        })
+        .with_metadata(Metadata {
+            user: Some(UserIdentity {
+                id: "u".into(),
+                display_name: Some("张三".into()),
+            }),
+            ..Metadata::default()
+        });
+        assert!(!token.metadata().claims.is_empty());
+        let small = compact(token.clone());
+        assert!(small.metadata().claims.is_empty() && small.metadata().extra.is_empty());
+        assert!(small.same_access_token(&token));
+        assert_eq!(small.refresh_token(), token.refresh_token());
+        assert_eq!(small.user(), token.user());
+        assert_eq!(small.grant(), token.grant());
+        let drift = small.expiry().deadline().max(token.expiry().deadline())
+            - small.expiry().deadline().min(token.expiry().deadline());
+        assert!(drift < Duration::from_millis(50), "{drift:?}");
+    }
 }

@@ -147,7 +147,7 @@ impl SessionRegistry {
         self.maybe_sweep().await;
         let _launching = self.launching.lock().await;
         self.store.remove(&user.id).await?;
-        let provider = IlabProvider::from_exchanged(self.client.clone(), token);
+        let provider = IlabProvider::compact_from_exchanged(self.client.clone(), token);
         let cache = TokenCache::builder(provider)
             .store(Arc::clone(&self.store))
             .key(user.id.clone())

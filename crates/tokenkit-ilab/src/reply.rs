@@ -71,8 +71,16 @@ pub(crate) fn parse(
     operation: Operation,
     next_refresh: NextRefresh<'_>,
 ) -> Result<Token, Error> {
-    let reply: Reply = response.json()?;
-    from_reply(reply, &response.body, response.arrival, operation, next_refresh)
+    let reply: Reply = response
+        .json()
+        .map_err(|e| withhold_tokens(e, &response.body))?;
+    from_reply(
+        reply,
+        &response.body,
+        response.arrival,
+        operation,
+        next_refresh,
+    )
 }
 
 /// The checks and conversions after the body decoded; `body` is kept only for the
@@ -84,7 +92,11 @@ fn from_reply(
     operation: Operation,
     next_refresh: NextRefresh<'_>,
 ) -> Result<Token, Error> {
-    let malformed = |reason: &str| Error::malformed(PLATFORM, reason, body);
+    let malformed = |reason: &str| Error::Malformed {
+        platform: PLATFORM,
+        reason: reason.to_owned(),
+        excerpt: safe_excerpt(body),
+    };
     let code = reply
         .code
         .as_deref()
@@ -117,6 +129,47 @@ fn from_reply(
         token = token.with_refresh_token(refresh);
     }
     Ok(token)
+}
+
+/// What an error may quote of a body. The core redacts long token-like runs; a body
+/// that names a token field may still hold a short one, so it is not quoted at all.
+fn safe_excerpt(body: &[u8]) -> String {
+    if mentions_token(body) {
+        WITHHELD.to_owned()
+    } else {
+        tokenkit_core::excerpt(body)
+    }
+}
+
+const WITHHELD: &str = "[withheld: the body carries a token]";
+
+fn mentions_token(body: &[u8]) -> bool {
+    body.windows(6).any(|w| w.eq_ignore_ascii_case(b"_token"))
+}
+
+/// Replaces the excerpt of the core's decoding errors by [`safe_excerpt`].
+fn withhold_tokens(error: Error, body: &[u8]) -> Error {
+    match error {
+        Error::Malformed {
+            platform, reason, ..
+        } => Error::Malformed {
+            platform,
+            reason,
+            excerpt: safe_excerpt(body),
+        },
+        Error::Transient {
+            platform,
+            kind,
+            status,
+            ..
+        } => Error::Transient {
+            platform,
+            kind,
+            status,
+            excerpt: safe_excerpt(body),
+        },
+        other => other,
+    }
 }
 
 /// Every lifetime measured on the server's clock, anchored at arrival; the earliest
@@ -213,8 +266,12 @@ mod tests {
 
     #[test]
     fn the_seed_exchange_answer() {
-        let token = parse_body(SEED_EXCHANGE_BODY, Operation::Exchange, NextRefresh::FromReply)
-            .expect("parses");
+        let token = parse_body(
+            SEED_EXCHANGE_BODY,
+            Operation::Exchange,
+            NextRefresh::FromReply,
+        )
+        .expect("parses");
         let user = token.user().expect("un and dis");
         assert_eq!(user.id, "1701808169793138690");
         assert_eq!(user.display_name.as_deref(), Some("用户姓名"));
@@ -249,7 +306,10 @@ mod tests {
             token.refresh_token().map(|r| r.expose_secret()),
             Some(SEED_REFRESH_TOKEN)
         );
-        assert_eq!(token.metadata().extra["jti"], "8a7ee8d8-7a15-4559-b678-255aaacc3290");
+        assert_eq!(
+            token.metadata().extra["jti"],
+            "8a7ee8d8-7a15-4559-b678-255aaacc3290"
+        );
         assert_eq!(token.expiry().lifetime(), Duration::from_secs(86_399));
     }
 
@@ -265,20 +325,32 @@ mod tests {
         // Beijing display times alone give the lifetime too.
         let body = r#"{"code": 0, "access_token": "opaque",
             "create_time_display": "2024-03-22 18:27:09", "expires_time_display": "2024-03-22 18:29:09"}"#;
-        let token = parse_body(body, Operation::Exchange, NextRefresh::AccessToken).expect("parses");
+        let token =
+            parse_body(body, Operation::Exchange, NextRefresh::AccessToken).expect("parses");
         assert_eq!(token.expiry().lifetime(), Duration::from_secs(120));
-        assert_eq!(token.refresh_token().map(|r| r.expose_secret()), Some("opaque"));
+        assert_eq!(
+            token.refresh_token().map(|r| r.expose_secret()),
+            Some("opaque")
+        );
     }
 
     #[test]
     fn refusals_and_malformed_answers() {
-        let err = parse_body(r#"{"code": 3, "msg": "ticket过期"}"#, Operation::Exchange, NextRefresh::FromReply)
-            .unwrap_err();
+        let err = parse_body(
+            r#"{"code": 3, "msg": "ticket过期"}"#,
+            Operation::Exchange,
+            NextRefresh::FromReply,
+        )
+        .expect_err("must fail");
         assert_eq!(err.platform_code(), Some("3"));
         assert_eq!(err.platform_message(), Some("ticket过期"));
         assert!(err.is_reauth_required());
-        let err = parse_body(r#"{"code": "5", "msg": "x"}"#, Operation::Refresh, NextRefresh::FromReply)
-            .unwrap_err();
+        let err = parse_body(
+            r#"{"code": "5", "msg": "x"}"#,
+            Operation::Refresh,
+            NextRefresh::FromReply,
+        )
+        .expect_err("must fail");
         assert!(err.to_string().contains("refresh limit"), "{err}");
         for body in [
             r#"{"msg": "no code"}"#,
@@ -286,7 +358,8 @@ mod tests {
             r#"{"code": 0, "access_token": ""}"#,
             r#"{"code": 0, "access_token": "opaque"}"#,
         ] {
-            let err = parse_body(body, Operation::Exchange, NextRefresh::FromReply).unwrap_err();
+            let err = parse_body(body, Operation::Exchange, NextRefresh::FromReply)
+                .expect_err("must fail");
             assert!(matches!(err, Error::Malformed { .. }), "{body}: {err}");
         }
     }

@@ -1,0 +1,56 @@
+//! Shared helpers of the ilab crate's HTTP tests: one wiremock server per test, with a
+//! catch-all 500 mounted at the lowest priority so a request of the wrong shape fails
+//! readably.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokenkit_core::http::HttpConfig;
+use tokenkit_ilab::IlabClient;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const APPID: &str = "1681600222748241929";
+pub const SECRET: &str = "123456";
+
+/// A server with the catch-all 500 already mounted (lowest priority).
+pub async fn server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500).set_body_string("no mock matched this request"))
+        .with_priority(u8::MAX)
+        .named("catch-all 500")
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A client of `server` with short timeouts.
+pub fn client(server: &MockServer) -> IlabClient {
+    IlabClient::builder(server.uri(), APPID, SECRET)
+        .http(HttpConfig::default().timeout(Duration::from_millis(800)))
+        .build()
+        .expect("valid client")
+}
+
+/// A success body like the seed's, with opaque tokens.
+pub fn success(access: &str, refresh: &str, un: &str) -> Value {
+    json!({
+        "code": 0,
+        "msg": "调用成功，返回所需数据",
+        "access_token": access,
+        "token_type": "bearer",
+        "refresh_token": refresh,
+        "expires_in": 86399,
+        "scope": "callback:score",
+        "un": un,
+        "dis": "用户姓名",
+        "create_time": "1711103229122",
+        "create_time_display": "2024-03-22 18:27:09",
+        "expires_time": "1711189628122",
+        "expires_time_display": "2024-03-23 18:27:08",
+        "jti": "a57ab99c-6ed3-4b93-a8a3-07746434ffe8"
+    })
+}

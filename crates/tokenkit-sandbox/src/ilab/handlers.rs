@@ -1,0 +1,229 @@
+//! The ilab handlers: checks in the order a careful server makes them — parameters
+//! (code 1), appid and signature (code 2) before the ticket or token is looked at, so a
+//! bad signature never burns a ticket or a refresh.
+
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use md5::{Digest, Md5};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokenkit_core::civil::unix_seconds;
+
+use super::Ilab;
+use super::mint::{self, error};
+use super::params::Params;
+use super::state::{Grant, TicketRefusal};
+use crate::jwt::verify_hs256;
+
+/// Which dialect a route speaks (§1.1/§1.2 or §1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    OAuth,
+    V2,
+}
+
+pub(crate) async fn exchange_oauth(
+    State(ilab): State<Ilab>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Json<Value> {
+    Json(exchange(
+        &ilab,
+        &Params::parse(query.as_deref(), &body),
+        Dialect::OAuth,
+    ))
+}
+
+pub(crate) async fn exchange_v2(
+    State(ilab): State<Ilab>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Json<Value> {
+    Json(exchange(
+        &ilab,
+        &Params::parse(query.as_deref(), &body),
+        Dialect::V2,
+    ))
+}
+
+pub(crate) async fn refresh_oauth(
+    State(ilab): State<Ilab>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Json<Value> {
+    Json(refresh(
+        &ilab,
+        &Params::parse(query.as_deref(), &body),
+        Dialect::OAuth,
+    ))
+}
+
+pub(crate) async fn refresh_v2(
+    State(ilab): State<Ilab>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Json<Value> {
+    Json(refresh(
+        &ilab,
+        &Params::parse(query.as_deref(), &body),
+        Dialect::V2,
+    ))
+}
+
+/// The body of `POST /_sandbox/ilab/tickets`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct TicketRequest {
+    un: String,
+    #[serde(default)]
+    dis: Option<String>,
+}
+
+pub(crate) async fn issue_ticket(
+    State(ilab): State<Ilab>,
+    Json(request): Json<TicketRequest>,
+) -> (StatusCode, Json<Value>) {
+    if request.un.trim().is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "`un` must not be empty"})),
+        );
+    }
+    let dis = request.dis.unwrap_or_else(|| request.un.clone());
+    let ticket = ilab
+        .lock()
+        .issue_ticket(&request.un, &dis, ilab.config.ticket_ttl);
+    let encoded =
+        percent_encoding::utf8_percent_encode(&ticket, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    (
+        StatusCode::OK,
+        Json(json!({"ticket": ticket, "ticket_url_encoded": encoded})),
+    )
+}
+
+impl Ilab {
+    fn lock(&self) -> std::sync::MutexGuard<'_, super::state::State> {
+        // Every update is a single map operation: a poisoned state is still consistent.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `None` when appid and signature are right, else the error answer.
+    pub(crate) fn check_signature(
+        &self,
+        value: &str,
+        appid: &str,
+        signature: &str,
+    ) -> Option<Value> {
+        if appid != self.config.appid {
+            return Some(error(6, "非法操作：appid不存在"));
+        }
+        let digest = Md5::digest(format!("{value}{appid}{}", self.config.secret).as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
+        let expected = if self.config.lowercase_hex {
+            hex.to_lowercase()
+        } else {
+            hex
+        };
+        (signature != expected).then(|| {
+            error(
+                2,
+                "密钥错误：signature不匹配。请注意签名时如有encode参数，均需要decode解码处理",
+            )
+        })
+    }
+}
+
+fn exchange(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
+    let (Some(ticket), Some(appid), Some(signature)) = (
+        params.get("ticket"),
+        params.get("appid"),
+        params.get("signature"),
+    ) else {
+        return error(1, "参数错误：ticket缺失/appid缺失/signature缺失");
+    };
+    if let Some(refusal) = ilab.check_signature(ticket, appid, signature) {
+        return refusal;
+    }
+    let mut state = ilab.lock();
+    let (un, dis) = match state.redeem(ticket) {
+        Ok(who) => who,
+        Err(TicketRefusal::Expired) => return error(3, "ticket过期"),
+        Err(TicketRefusal::Invalid) => return error(4, "无效ticket"),
+    };
+    let mut grant = Grant {
+        un,
+        dis,
+        id: uuid::Uuid::new_v4().to_string(),
+        original_ati: String::new(),
+        refreshes: 0,
+        refresh_expires: SystemTime::now() + ilab.config.refresh_ttl,
+    };
+    let minted = mint::mint(&ilab.jwt_key, appid, &grant, ilab.config.ttl);
+    grant.original_ati.clone_from(&minted.access_jti);
+    state.add_grant(grant.clone());
+    match dialect {
+        Dialect::OAuth => mint::oauth_body(&minted, &grant.un, &grant.dis),
+        Dialect::V2 => mint::v2_body(&minted, &grant.un, &grant.dis),
+    }
+}
+
+fn refresh(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
+    let name = match dialect {
+        Dialect::OAuth => "refresh_token",
+        Dialect::V2 => "access_token",
+    };
+    let (Some(token), Some(appid), Some(signature)) = (
+        params.get(name),
+        params.get("appid"),
+        params.get("signature"),
+    ) else {
+        return error(1, "参数错误：access_token缺失/appid缺失/signature缺失");
+    };
+    if let Some(refusal) = ilab.check_signature(token, appid, signature) {
+        return refusal;
+    }
+    let Some(claims) = verify_hs256(&ilab.jwt_key, token) else {
+        return error(3, "无效access_token");
+    };
+    let claim = |n: &str| claims.get(n).and_then(Value::as_str).unwrap_or_default();
+    let mut state = ilab.lock();
+    let grant = match dialect {
+        Dialect::OAuth => {
+            if claim("ati").is_empty() {
+                // An access token where the refresh token belongs.
+                return error(4, "原始access_token不正确");
+            }
+            let Some(grant) = state.grant_mut(claim("jti")) else {
+                return error(3, "无效access_token");
+            };
+            if grant.original_ati != claim("ati") {
+                // A refresh token issued by a refresh: it cannot start a new chain.
+                return error(4, "原始access_token不正确");
+            }
+            grant
+        }
+        Dialect::V2 => match state.grant_of_original_access(claim("jti")) {
+            Some(grant) => grant,
+            None => return error(4, "原始access_token不正确"),
+        },
+    };
+    if unix_seconds(SystemTime::now()) >= unix_seconds(grant.refresh_expires) {
+        return error(3, "无效access_token");
+    }
+    if grant.refreshes >= ilab.config.refresh_budget {
+        return error(5, "请重新获取access_token（重新获取次数超出2次）");
+    }
+    grant.refreshes += 1;
+    let grant = grant.clone();
+    drop(state);
+    let minted = mint::mint(&ilab.jwt_key, appid, &grant, ilab.config.ttl);
+    // As in the seed's §1.2 example, the refresh answer carries the user id in `dis`.
+    match dialect {
+        Dialect::OAuth => mint::oauth_body(&minted, &grant.un, &grant.un),
+        Dialect::V2 => mint::v2_body(&minted, &grant.un, &grant.un),
+    }
+}

@@ -1,0 +1,99 @@
+//! Tokens and answers shaped like the seed's examples.
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+use tokenkit_core::civil::{beijing_display, from_unix_millis, unix_millis};
+
+use super::state::Grant;
+use crate::jwt::mint_hs256;
+
+pub(crate) const SUCCESS_MSG: &str = "调用成功，返回所需数据";
+const SCOPE: &str = "callback:score";
+
+/// A freshly minted access token and the grant's refresh token.
+pub(crate) struct Minted {
+    pub(crate) access: String,
+    pub(crate) access_jti: String,
+    pub(crate) refresh: String,
+    created_ms: i64,
+    expires_ms: i64,
+    ttl: Duration,
+}
+
+/// Mints an access token for `grant` (its `jti` is new) and the grant's refresh token
+/// (`jti` = grant id, `ati` = the new access token), as in the seed's §1.2 example.
+pub(crate) fn mint(key: &[u8], appid: &str, grant: &Grant, ttl: Duration) -> Minted {
+    let created_ms = unix_millis(SystemTime::now());
+    let expires_ms = created_ms + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+    let access_jti = uuid::Uuid::new_v4().to_string();
+    let mut claims = json!({
+        "msg": SUCCESS_MSG,
+        "code": 0,
+        "create_time": created_ms,
+        "create_time_display": beijing_display(from_unix_millis(created_ms)),
+        "user_name": grant.un,
+        "authorities": ["ADMIN"],
+        "client_id": appid,
+        // The seed's tokens carry the user id in `dis`.
+        "dis": grant.un,
+        "scope": [SCOPE],
+        "expires_time_display": beijing_display(from_unix_millis(expires_ms)),
+        "un": grant.un,
+        // `exp` in seconds, rounded up as in the seed (…628122 ms → …629 s).
+        "exp": (expires_ms + 999).div_euclid(1000),
+        "jti": access_jti,
+        "expires_time": expires_ms,
+    });
+    let access = mint_hs256(key, &claims);
+    claims["ati"] = json!(access_jti);
+    claims["jti"] = json!(grant.id);
+    claims["exp"] = json!(unix_millis(grant.refresh_expires).div_euclid(1000));
+    let refresh = mint_hs256(key, &claims);
+    Minted {
+        access,
+        access_jti,
+        refresh,
+        created_ms,
+        expires_ms,
+        ttl,
+    }
+}
+
+/// The full §1.1/§1.2 answer: every documented field, times as 13-digit strings.
+pub(crate) fn oauth_body(minted: &Minted, un: &str, dis: &str) -> Value {
+    json!({
+        "code": 0,
+        "msg": SUCCESS_MSG,
+        "access_token": minted.access,
+        "token_type": "bearer",
+        "refresh_token": minted.refresh,
+        "expires_in": minted.ttl.as_secs(),
+        "scope": SCOPE,
+        "un": un,
+        "dis": dis,
+        "create_time": minted.created_ms.to_string(),
+        "create_time_display": beijing_display(from_unix_millis(minted.created_ms)),
+        "expires_time": minted.expires_ms.to_string(),
+        "expires_time_display": beijing_display(from_unix_millis(minted.expires_ms)),
+        "jti": minted.access_jti,
+    })
+}
+
+/// The `open/api/v2` answer (§1.3): fewer fields, no refresh token.
+pub(crate) fn v2_body(minted: &Minted, un: &str, dis: &str) -> Value {
+    json!({
+        "code": 0,
+        "msg": SUCCESS_MSG,
+        "access_token": minted.access,
+        "create_time": minted.created_ms.to_string(),
+        "expires_time": minted.expires_ms.to_string(),
+        "un": un,
+        "dis": dis,
+    })
+}
+
+/// `{"code": N, "msg": "..."}`.
+pub(crate) fn error(code: u32, msg: &str) -> Value {
+    json!({"code": code, "msg": msg})
+}

@@ -1,0 +1,106 @@
+//! The ilab platform (PROTOCOLS.md §1): ticket exchange and refresh, in the documents'
+//! `/oauth/token/…` dialect and the `/open/api/v2/…` one (§1.3), `GET` or `POST`, with
+//! the parameters in the query string or a form body.
+//!
+//! It enforces what the documents say: MD5 signatures (§1.1/§1.2), codes 1–5,
+//! single-use tickets that expire, at most two refreshes per grant, and only the
+//! grant's original refresh token may refresh. Tokens are HS256 JWTs with the claims of
+//! the seed's examples; times are 13-digit strings, display times Beijing time.
+//!
+//! Admin: `POST /_sandbox/ilab/tickets` with `{"un": "...", "dis": "..."}` answers
+//! `{"ticket": "<ticket>", "ticket_url_encoded": "<as in a launch URL>"}`: a user
+//! clicking "我要做实验".
+
+mod handlers;
+mod mint;
+mod params;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::Common;
+
+/// The default appid (the seed's example).
+pub const DEFAULT_APPID: &str = "1681600222748241929";
+/// The default secret (the seed's example).
+pub const DEFAULT_SECRET: &str = "123456";
+
+/// Settings of the emulated ilab platform.
+#[derive(Debug, Clone)]
+pub struct IlabConfig {
+    /// Lifetime of the access tokens it issues (default 86399 s, as the seed).
+    pub ttl: Duration,
+    /// The experiment's appid.
+    pub appid: String,
+    /// The experiment's secret.
+    pub secret: String,
+    /// How long a ticket may wait before its exchange (default 10 min).
+    pub ticket_ttl: Duration,
+    /// Lifetime of refresh tokens (default 30 days, as the seed's example).
+    pub refresh_ttl: Duration,
+    /// Refreshes per grant (2, §1.2).
+    pub refresh_budget: u32,
+    /// Expect lower-case hex signatures, as some white-label clones (§1.3).
+    pub lowercase_hex: bool,
+}
+
+impl Default for IlabConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(86399),
+            appid: DEFAULT_APPID.to_owned(),
+            secret: DEFAULT_SECRET.to_owned(),
+            ticket_ttl: Duration::from_secs(600),
+            refresh_ttl: Duration::from_secs(30 * 86_400),
+            refresh_budget: 2,
+            lowercase_hex: false,
+        }
+    }
+}
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub(crate) struct Ilab {
+    pub(crate) config: Arc<IlabConfig>,
+    pub(crate) jwt_key: Arc<[u8]>,
+    pub(crate) state: Arc<Mutex<state::State>>,
+}
+
+pub(crate) fn routes(common: Common, config: IlabConfig) -> Router {
+    let ilab = Ilab {
+        config: Arc::new(config),
+        jwt_key: Arc::clone(&common.jwt_key),
+        state: Arc::default(),
+    };
+    let platform = Router::new()
+        .route(
+            "/oauth/token/accesstoken",
+            get(handlers::exchange_oauth).post(handlers::exchange_oauth),
+        )
+        .route(
+            "/oauth/token/refreshtoken",
+            get(handlers::refresh_oauth).post(handlers::refresh_oauth),
+        )
+        .route(
+            "/open/api/v2/token",
+            get(handlers::exchange_v2).post(handlers::exchange_v2),
+        )
+        .route(
+            "/open/api/v2/token/refresh",
+            get(handlers::refresh_v2).post(handlers::refresh_v2),
+        )
+        .with_state(ilab.clone());
+    // Admin routes are outside `platform_routes`: never counted as platform traffic,
+    // never hit by injected faults.
+    let admin = Router::new()
+        .route("/_sandbox/ilab/tickets", post(handlers::issue_ticket))
+        .with_state(ilab);
+    common.platform_routes("ilab", platform).merge(admin)
+}
