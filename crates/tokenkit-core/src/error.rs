@@ -162,10 +162,77 @@ const TOKEN_LIKE_RUN: usize = 24;
 /// `[redacted]`, so an excerpt of a half-valid success body cannot leak a credential.
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_LEN * 4)]);
-    let redacted = redact_token_like(&text);
+    let redacted = redact_token_like(&redact_sensitive_values(&text));
     let mut out: String = redacted.chars().take(EXCERPT_LEN).collect();
     if redacted.chars().count() > EXCERPT_LEN {
         out.push('…');
+    }
+    out
+}
+
+/// JSON keys whose string values are withheld from excerpts, however short.
+fn is_sensitive_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "password",
+        "ticket",
+        "signature",
+        "verify",
+    ]
+    .iter()
+    .any(|s| key.contains(s))
+}
+
+/// Replaces the string value of every sensitive key (`"refresh_token": "…"`) with
+/// `[redacted]`: a loose scan that tolerates a truncated or broken body.
+fn redact_sensitive_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    let mut last_string: Option<String> = None;
+    let mut value_is_sensitive = false;
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            let mut content = String::new();
+            let mut closed = false;
+            while let Some(d) = chars.next() {
+                if d == '\\' {
+                    content.push(d);
+                    if let Some(e) = chars.next() {
+                        content.push(e);
+                    }
+                    continue;
+                }
+                if d == '"' {
+                    closed = true;
+                    break;
+                }
+                content.push(d);
+            }
+            out.push('"');
+            if value_is_sensitive {
+                out.push_str("[redacted]");
+                value_is_sensitive = false;
+                last_string = None;
+            } else {
+                out.push_str(&content);
+                last_string = Some(content);
+            }
+            if closed {
+                out.push('"');
+            }
+            continue;
+        }
+        if c == ':' {
+            value_is_sensitive = last_string.as_deref().is_some_and(is_sensitive_key);
+        } else if !c.is_whitespace() {
+            value_is_sensitive = false;
+        }
+        if !c.is_whitespace() && c != ':' {
+            last_string = None;
+        }
+        out.push(c);
     }
     out
 }

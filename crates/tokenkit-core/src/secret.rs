@@ -6,13 +6,18 @@
 //! a reviewer notices.
 
 use std::fmt;
+use std::sync::Arc;
 
 use reqwest::header::HeaderValue;
 use zeroize::Zeroize;
 
 use crate::Error;
 
-/// A string that must not leak: redacted `Debug`/`Display`, zeroized on drop.
+/// A string that must not leak: redacted `Debug`/`Display`, zeroized when the last
+/// clone is dropped.
+///
+/// Clones share one allocation (a reference count), so copying a token into a store, a
+/// cache entry and a change notification costs no extra copy of its secrets.
 ///
 /// ```
 /// use tokenkit_core::Secret;
@@ -21,37 +26,41 @@ use crate::Error;
 /// assert_eq!(s.expose_secret(), "hunter2");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Box<str>);
+pub struct Secret(Arc<Wiped>);
+
+/// The shared bytes of a [`Secret`], wiped on drop.
+#[derive(PartialEq, Eq)]
+struct Wiped(Box<str>);
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
 
 impl Secret {
     /// Wraps a value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into().into_boxed_str())
+        Self(Arc::new(Wiped(value.into().into_boxed_str())))
     }
 
     /// The secret value. Call it only where the value must go on the wire or to the user.
     pub fn expose_secret(&self) -> &str {
-        &self.0
+        &self.0.0
     }
 
     /// True when the value is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.0.is_empty()
     }
 
     /// The value as an HTTP header value marked sensitive.
     pub fn header_value(&self) -> Result<HeaderValue, Error> {
-        let mut value = HeaderValue::from_str(&self.0).map_err(|_| {
+        let mut value = HeaderValue::from_str(&self.0.0).map_err(|_| {
             Error::config("a secret contains characters that cannot go into an HTTP header")
         })?;
         value.set_sensitive(true);
         Ok(value)
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        self.0.zeroize();
     }
 }
 

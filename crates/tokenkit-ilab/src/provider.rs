@@ -69,6 +69,17 @@ impl IlabProvider {
         }
     }
 
+    /// A provider for a grant kept in a shared store by another process (the CLI's
+    /// `ilab token --session`): it can refresh the stored grant, and its `fetch` is a
+    /// re-authentication error, since only the user's relaunch gives a new ticket.
+    pub fn resume(client: IlabClient) -> Self {
+        Self {
+            client,
+            source: Mutex::new(Source::Spent),
+            compact: false,
+        }
+    }
+
     /// Like [`IlabProvider::from_exchanged`], for the session registry: every token it
     /// hands out is [`compact`].
     pub(crate) fn compact_from_exchanged(client: IlabClient, token: Token) -> Self {
@@ -186,19 +197,15 @@ fn keep_display_name(token: Token, previous: &Token) -> Token {
 /// seed-sized token that repeat what the token itself says (`jti`, times, `scope`).
 /// The user (`un`, `dis`), the expiry and the grant stay; the claims can be decoded
 /// again on demand with `tokenkit_core::jwt::decode_claims`.
-///
-/// The core decodes claims in `Token::new` and keeps them through `with_metadata`, so
-/// the token is rebuilt from its record; its expiry is re-anchored on the monotonic
-/// clock at once (`Expiry::from_wall`), which moves it by microseconds at most.
 pub fn compact(token: Token) -> Token {
-    let meta = token.metadata();
-    if meta.claims.is_empty() && meta.extra.is_empty() {
-        return token;
+    if token.metadata().extra.is_empty() {
+        return token.without_claims();
     }
-    let mut record = token.to_record();
-    record.metadata.claims = Default::default();
-    record.metadata.extra = Default::default();
-    Token::from_record(record)
+    let mut meta = token.metadata().clone();
+    meta.extra = Default::default();
+    meta.claims = Default::default();
+    // `with_metadata` keeps the old claims when the new ones are empty; drop them after.
+    token.with_metadata(meta).without_claims()
 }
 
 #[cfg(test)]
