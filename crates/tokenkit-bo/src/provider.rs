@@ -59,6 +59,18 @@ impl BoProvider {
         }
     }
 
+    /// A provider for a session kept in a shared store by another process (the CLI's
+    /// `bo token --session`): it refreshes the stored session; without a login
+    /// function, needing a new session is a re-authentication error.
+    pub fn resume(client: BoClient) -> Self {
+        Self {
+            client,
+            initial: Mutex::new(None),
+            login: None,
+            last: Mutex::new(None),
+        }
+    }
+
     /// A provider with no session yet: the first token comes from `login`.
     pub fn from_login<F, Fut>(client: BoClient, login: F) -> Self
     where

@@ -1,4 +1,5 @@
-//! `tokenkit ac …`: log in (every region's token), renew a token, check a token.
+//! `tokenkit ac …`: log in (every region's token), renew a token, check a token, and
+//! `token`: a valid token of one cluster for scripts, kept in a store between runs.
 //!
 //! Secrets come from the environment by preference (`TOKENKIT_AC_PASSWORD`,
 //! `TOKENKIT_AC_TOKEN`), so they stay out of shell history and process lists; the
@@ -6,9 +7,11 @@
 
 use serde_json::{Value, json};
 use tokenkit::Token;
-use tokenkit::ac::{AcClaims, AcClient, Region};
+use tokenkit::TokenCache;
+use tokenkit::ac::{AcClaims, AcClient, AcProvider, ClusterSelector, Region};
 
-use crate::output::{self, CliResult, print_json, rfc3339, secret_from};
+use crate::output::{self, CliResult, print_json, print_token, rfc3339, secret_from};
+use crate::store::StoreArgs;
 
 const PASSWORD_ENV: &str = "TOKENKIT_AC_PASSWORD";
 const TOKEN_ENV: &str = "TOKENKIT_AC_TOKEN";
@@ -43,6 +46,30 @@ pub enum Command {
         #[arg(long)]
         token: Option<String>,
         /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a valid token of one cluster, logging in or renewing only when needed
+    /// (keep it with `--store` so that runs and processes share one token).
+    Token {
+        /// The platform.
+        #[arg(long)]
+        base_url: String,
+        /// The login name.
+        #[arg(long)]
+        user: String,
+        /// The orgId issued to the caller.
+        #[arg(long)]
+        org_id: String,
+        /// The password (prefer the TOKENKIT_AC_PASSWORD environment variable).
+        #[arg(long)]
+        password: Option<String>,
+        /// The cluster: its id (`0` = the platform token) or its name.
+        #[arg(long, default_value = "0")]
+        cluster: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print one JSON object instead of the bare token.
         #[arg(long)]
         json: bool,
     },
@@ -96,6 +123,34 @@ pub async fn run(command: Command) -> CliResult {
                 println!("token: {}", renewed.access_token().expose_secret());
                 println!("expires at: {}", stated_expiry(&renewed));
             }
+            Ok(())
+        }
+        Command::Token {
+            base_url,
+            user,
+            org_id,
+            password,
+            cluster,
+            store,
+            json,
+        } => {
+            let key = format!("ac:{user}:{org_id}:{cluster}");
+            let client = AcClient::builder(base_url)
+                .user(user)
+                .password(secret_from(password, PASSWORD_ENV)?)
+                .org_id(org_id)
+                .build()?;
+            let selector = if !cluster.is_empty() && cluster.bytes().all(|b| b.is_ascii_digit()) {
+                ClusterSelector::id(cluster)
+            } else {
+                ClusterSelector::name(cluster)
+            };
+            let cache = TokenCache::builder(AcProvider::new(client, selector))
+                .store(store.open(false).await?)
+                .key(key)
+                .build();
+            let token = cache.token().await?;
+            print_token(&token, json, token_json);
             Ok(())
         }
         Command::State { base_url, token } => {

@@ -1,4 +1,5 @@
-//! `tokenkit bo …`: refresh a session with the DES-encrypted `XverifyApi` header.
+//! `tokenkit bo …`: refresh a session with the DES-encrypted `XverifyApi` header, and
+//! `token`: a valid access token of a stored session for scripts.
 //!
 //! Secrets come from the environment by preference (`TOKENKIT_BO_DES_KEY`,
 //! `TOKENKIT_BO_REFRESH_TOKEN`), so they stay out of shell history and process lists;
@@ -6,10 +7,11 @@
 //! platform rotates them, so the new one is always printed: it is the session now.
 
 use serde_json::json;
-use tokenkit::Token;
-use tokenkit::bo::{BoClient, NodeJsMode, TokenUser, VerifyEncoding, VerifySigner};
+use tokenkit::bo::{BoClient, BoProvider, NodeJsMode, TokenUser, VerifyEncoding, VerifySigner};
+use tokenkit::{Token, TokenCache};
 
-use crate::output::{CliResult, print_json, rfc3339, secret_from, token_json};
+use crate::output::{CliResult, print_json, print_token, rfc3339, secret_from, token_json};
+use crate::store::StoreArgs;
 
 const DES_KEY_ENV: &str = "TOKENKIT_BO_DES_KEY";
 const REFRESH_TOKEN_ENV: &str = "TOKENKIT_BO_REFRESH_TOKEN";
@@ -19,20 +21,51 @@ const REFRESH_TOKEN_ENV: &str = "TOKENKIT_BO_REFRESH_TOKEN";
 pub enum Command {
     /// Exchange a refresh token for a new access token (and, usually, a new refresh token).
     Refresh(RefreshArgs),
+    /// Print a valid access token of a stored session (see `refresh --store`),
+    /// refreshing it only when needed and storing every rotated refresh token.
+    Token(TokenArgs),
 }
 
 /// Arguments of `bo refresh`.
 #[derive(Debug, clap::Args)]
 pub struct RefreshArgs {
+    #[command(flatten)]
+    platform: PlatformArgs,
+    /// The refresh token from the login (prefer TOKENKIT_BO_REFRESH_TOKEN).
+    #[arg(long)]
+    refresh_token: Option<String>,
+    /// Keep the session in this store under its user id (for `bo token`).
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `bo token`.
+#[derive(Debug, clap::Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    platform: PlatformArgs,
+    /// The session's user id (`tokenUser.userId`).
+    #[arg(long)]
+    session: String,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Print one JSON object instead of the bare token.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The platform, the project and the verify-header settings.
+#[derive(Debug, clap::Args)]
+pub struct PlatformArgs {
     /// The platform, e.g. `https://bo.example.com`.
     #[arg(long)]
     base_url: String,
     /// The project id (`XownerId`).
     #[arg(long)]
     owner_id: String,
-    /// The refresh token from the login (prefer TOKENKIT_BO_REFRESH_TOKEN).
-    #[arg(long)]
-    refresh_token: Option<String>,
     /// The DES key, 8 bytes (prefer TOKENKIT_BO_DES_KEY).
     #[arg(long)]
     des_key: Option<String>,
@@ -60,50 +93,85 @@ pub struct RefreshArgs {
     /// Ask for snake_case fields (`_nodejs=common-data-under`).
     #[arg(long)]
     snake_case: bool,
-    /// Print one JSON object.
-    #[arg(long)]
-    json: bool,
 }
 
 pub async fn run(command: Command) -> CliResult {
     match command {
         Command::Refresh(args) => refresh(args).await,
+        Command::Token(args) => token(args).await,
     }
 }
 
+/// The store key of a session.
+fn session_key(owner_id: &str, user_id: &str) -> String {
+    format!("bo:{owner_id}:{user_id}")
+}
+
 async fn refresh(args: RefreshArgs) -> CliResult {
-    let mut signer =
-        VerifySigner::builder(secret_from(args.des_key, DES_KEY_ENV)?).template(args.template);
-    if let Some(iv) = args.des_iv {
-        signer = signer.iv(iv);
-    }
-    if args.hex {
-        signer = signer.encoding(VerifyEncoding::UpperHex);
-    }
-    let mut client = BoClient::builder(args.base_url, args.owner_id, signer.build()?);
-    if let Some(id) = args.sys_id {
-        client = client.sys_id(id);
-    }
-    if let Some(id) = args.first_share_id {
-        client = client.first_share_id(id);
-    }
-    if let Some(id) = args.second_share_id {
-        client = client.second_share_id(id);
-    }
-    if let Some(code) = args.filter_area_code {
-        client = client.filter_area_code(code);
-    }
-    if args.snake_case {
-        client = client.nodejs_mode(NodeJsMode::CommonDataUnder);
-    }
+    let owner_id = args.platform.owner_id.clone();
     let refresh_token = secret_from(args.refresh_token, REFRESH_TOKEN_ENV)?;
-    let token = client.build()?.refresh(&refresh_token.into()).await?;
+    let token = args
+        .platform
+        .client()?
+        .refresh(&refresh_token.into())
+        .await?;
+    if !args.store.is_memory() {
+        let Some(user_id) = TokenUser::of(&token).and_then(|u| u.user_id) else {
+            return Err(tokenkit::Error::config(
+                "the answer named no user (tokenUser.userId) to keep the session under",
+            ));
+        };
+        let store = args.store.open(false).await?;
+        crate::store::replace(&*store, &session_key(&owner_id, &user_id), &token).await?;
+    }
     if args.json {
         print_json(&json_of(&token));
     } else {
         print_lines(&token);
     }
     Ok(())
+}
+
+async fn token(args: TokenArgs) -> CliResult {
+    let key = session_key(&args.platform.owner_id, &args.session);
+    let cache = TokenCache::builder(BoProvider::resume(args.platform.client()?))
+        .store(args.store.open(false).await?)
+        .key(key)
+        .build();
+    let token = cache.token().await?;
+    print_token(&token, args.json, json_of);
+    Ok(())
+}
+
+impl PlatformArgs {
+    fn client(self) -> Result<BoClient, tokenkit::Error> {
+        let args = self;
+        let mut signer =
+            VerifySigner::builder(secret_from(args.des_key, DES_KEY_ENV)?).template(args.template);
+        if let Some(iv) = args.des_iv {
+            signer = signer.iv(iv);
+        }
+        if args.hex {
+            signer = signer.encoding(VerifyEncoding::UpperHex);
+        }
+        let mut client = BoClient::builder(args.base_url, args.owner_id, signer.build()?);
+        if let Some(id) = args.sys_id {
+            client = client.sys_id(id);
+        }
+        if let Some(id) = args.first_share_id {
+            client = client.first_share_id(id);
+        }
+        if let Some(id) = args.second_share_id {
+            client = client.second_share_id(id);
+        }
+        if let Some(code) = args.filter_area_code {
+            client = client.filter_area_code(code);
+        }
+        if args.snake_case {
+            client = client.nodejs_mode(NodeJsMode::CommonDataUnder);
+        }
+        client.build()
+    }
 }
 
 /// The shared token fields plus the user and the platform's own `expires`.

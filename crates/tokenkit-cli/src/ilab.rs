@@ -1,14 +1,18 @@
-//! `tokenkit ilab …`: exchange a launch ticket, refresh a grant.
+//! `tokenkit ilab …`: exchange a launch ticket, refresh a grant, and `token`: a valid
+//! access token of a stored grant for scripts, refreshing only when needed.
 //!
 //! The secret comes from `TOKENKIT_ILAB_SECRET` by preference (out of shell history and
 //! process lists); `--secret` exists for convenience. Tokens are printed only with
 //! `--json`, where the caller asked for them.
 
 use serde_json::{Value, json};
-use tokenkit::Token;
-use tokenkit::ilab::{Dialect, HexCase, IlabClient, REFRESH_BUDGET, RequestMethod, Ticket};
+use tokenkit::ilab::{
+    Dialect, HexCase, IlabClient, IlabProvider, REFRESH_BUDGET, RequestMethod, Ticket,
+};
+use tokenkit::{Grant, Token, TokenCache};
 
-use crate::output::{CliResult, print_json, rfc3339, secret_from, token_json};
+use crate::output::{CliResult, print_json, print_token, rfc3339, secret_from, token_json};
+use crate::store::StoreArgs;
 
 const SECRET_ENV: &str = "TOKENKIT_ILAB_SECRET";
 const REFRESH_ENV: &str = "TOKENKIT_ILAB_REFRESH_TOKEN";
@@ -30,7 +34,25 @@ pub enum Command {
         /// The whole launch URL (`https://lab.example/launch?ticket=…`).
         #[arg(long)]
         launch_url: Option<String>,
+        /// Keep the grant in this store under the user's `un` (for `ilab token`).
+        #[command(flatten)]
+        store: StoreArgs,
         /// Print one JSON object (with the tokens).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a valid access token of a stored grant (see `exchange --store`),
+    /// refreshing it only when it is about to expire; exits 3 when the user must
+    /// relaunch the experiment.
+    Token {
+        #[command(flatten)]
+        app: App,
+        /// The user's `un`, as the exchange returned it.
+        #[arg(long)]
+        session: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print one JSON object instead of the bare token.
         #[arg(long)]
         json: bool,
     },
@@ -107,6 +129,7 @@ pub async fn run(command: Command) -> CliResult {
             app,
             ticket,
             launch_url,
+            store,
             json,
         } => {
             let ticket = match (ticket, launch_url) {
@@ -116,8 +139,24 @@ pub async fn run(command: Command) -> CliResult {
                     return Err(tokenkit::Error::config("give --ticket or --launch-url"));
                 }
             };
+            let appid = app.appid.clone();
             let token = app.client()?.exchange(&ticket).await?;
+            keep(&store, &appid, &token).await?;
             show(&token, json);
+        }
+        Command::Token {
+            app,
+            session,
+            store,
+            json,
+        } => {
+            let key = session_key(&app.appid, &session);
+            let cache = TokenCache::builder(IlabProvider::resume(app.client()?))
+                .store(store.open(true).await?)
+                .key(key)
+                .build();
+            let token = cache.token().await?;
+            print_token(&token, json, ilab_json);
         }
         Command::Refresh {
             app,
@@ -130,6 +169,32 @@ pub async fn run(command: Command) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// The store key of a user's grant.
+fn session_key(appid: &str, un: &str) -> String {
+    format!("ilab:{appid}:{un}")
+}
+
+/// Writes a freshly exchanged grant over whatever the store held for that user (a
+/// relaunch starts a new grant with a new budget).
+async fn keep(store: &StoreArgs, appid: &str, token: &Token) -> CliResult {
+    if store.is_memory() {
+        return Ok(());
+    }
+    let Some(un) = token.user().map(|u| u.id.clone()) else {
+        return Err(tokenkit::Error::config(
+            "the exchange named no user (`un`) to keep the grant under",
+        ));
+    };
+    let store = store.open(true).await?;
+    let key = session_key(appid, &un);
+    let token = token.clone().with_grant(Grant {
+        refreshes_spent: 0,
+        refresh_budget: Some(REFRESH_BUDGET),
+        outcome_unknown: false,
+    });
+    crate::store::replace(&*store, &key, &token).await
 }
 
 fn show(token: &Token, json: bool) {

@@ -9,6 +9,7 @@ mod ilab;
 mod inspect;
 mod output;
 mod sandbox;
+mod store;
 
 use std::process::ExitCode;
 

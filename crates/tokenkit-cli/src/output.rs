@@ -52,3 +52,13 @@ pub fn secret_from(flag: Option<String>, env: &str) -> Result<String, tokenkit::
             tokenkit::Error::config(format!("no secret given: set {env} or pass the flag"))
         })
 }
+
+/// What `token` commands print: the access token alone on stdout (so
+/// `TOKEN=$(tokenkit … token …)` works), or with `--json` one object made by `to_json`.
+pub fn print_token(token: &Token, json: bool, to_json: impl FnOnce(&Token) -> Value) {
+    if json {
+        print_json(&to_json(token));
+    } else {
+        println!("{}", token.access_token().expose_secret());
+    }
+}

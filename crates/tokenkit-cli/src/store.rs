@@ -1,0 +1,73 @@
+//! `--store URL`: where the client commands keep their grants between runs.
+//!
+//! - `memory:` (default): nothing survives the command.
+//! - `file:PATH`: a [`FileStore`] directory (one host; OS file locks).
+//! - `redis://…` / `rediss://…`: a [`RedisStore`] (a fleet).
+
+use std::sync::Arc;
+
+use tokenkit::core::CasOutcome;
+use tokenkit::redis::{Fallback, RedisStore};
+use tokenkit::{Error, FileStore, MemoryStore, Token, TokenStore};
+
+/// The `--store` flag shared by the client commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Where grants are kept: `memory:`, `file:PATH` or `redis://HOST:PORT/DB`.
+    #[arg(long = "store", value_name = "URL", default_value = "memory:")]
+    pub url: String,
+}
+
+impl StoreArgs {
+    /// Whether nothing survives the command.
+    pub fn is_memory(&self) -> bool {
+        matches!(self.url.trim(), "" | "memory:")
+    }
+
+    /// Opens the store. `budgeted` grants (ilab) fail closed when Redis is down; the
+    /// others fall back to an in-process store.
+    pub async fn open(&self, budgeted: bool) -> Result<Arc<dyn TokenStore>, Error> {
+        let url = self.url.trim();
+        if url == "memory:" || url.is_empty() {
+            return Ok(Arc::new(MemoryStore::new()));
+        }
+        if let Some(path) = url.strip_prefix("file:") {
+            if path.is_empty() {
+                return Err(Error::config(
+                    "--store file: needs a directory, e.g. file:/var/lib/tokenkit",
+                ));
+            }
+            return Ok(Arc::new(FileStore::open(path)?));
+        }
+        if url.starts_with("redis://")
+            || url.starts_with("rediss://")
+            || url.starts_with("redis+unix://")
+        {
+            let fallback = if budgeted {
+                Fallback::FailClosed
+            } else {
+                Fallback::Local
+            };
+            let store = RedisStore::builder(url)
+                .fallback(fallback)
+                .connect()
+                .await?;
+            return Ok(Arc::new(store));
+        }
+        Err(Error::config(
+            "--store takes memory:, file:PATH or redis://HOST:PORT/DB",
+        ))
+    }
+}
+
+/// Writes `token` over whatever `store` holds under `key` (a new login or launch starts
+/// a new grant), retrying the compare-and-set if another writer got in between.
+pub async fn replace(store: &dyn TokenStore, key: &str, token: &Token) -> Result<(), Error> {
+    let mut expected = store.load(key).await?.map_or(0, |v| v.generation);
+    loop {
+        match store.compare_and_set(key, expected, token).await? {
+            CasOutcome::Written(_) => return Ok(()),
+            CasOutcome::Conflict(current) => expected = current.map_or(0, |v| v.generation),
+        }
+    }
+}
