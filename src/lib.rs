@@ -46,3 +46,20 @@ pub use tokenkit_redis as redis;
 #[cfg(feature = "sandbox")]
 #[doc(inline)]
 pub use tokenkit_sandbox as sandbox;
+
+// The platform pages' code blocks are doctests too.
+#[cfg(all(doctest, feature = "full"))]
+#[doc = include_str!("../docs/ilab.md")]
+mod ilab_page {}
+
+#[cfg(all(doctest, feature = "full"))]
+#[doc = include_str!("../docs/ac.md")]
+mod ac_page {}
+
+#[cfg(all(doctest, feature = "full"))]
+#[doc = include_str!("../docs/bo.md")]
+mod bo_page {}
+
+#[cfg(all(doctest, feature = "full"))]
+#[doc = include_str!("../docs/redis.md")]
+mod redis_page {}
