@@ -21,18 +21,8 @@ const TOKEN_ENV: &str = "TOKENKIT_AC_TOKEN";
 pub enum Command {
     /// Log in: every region with its token, or its suspension.
     Login {
-        /// The platform, e.g. `https://api01.example.com:65102`.
-        #[arg(long)]
-        base_url: String,
-        /// The login name.
-        #[arg(long)]
-        user: String,
-        /// The orgId issued to the caller.
-        #[arg(long)]
-        org_id: String,
-        /// The password (prefer the TOKENKIT_AC_PASSWORD environment variable).
-        #[arg(long)]
-        password: Option<String>,
+        #[command(flatten)]
+        account: Account,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -52,18 +42,8 @@ pub enum Command {
     /// Print a valid token of one cluster, logging in or renewing only when needed
     /// (keep it with `--store` so that runs and processes share one token).
     Token {
-        /// The platform.
-        #[arg(long)]
-        base_url: String,
-        /// The login name.
-        #[arg(long)]
-        user: String,
-        /// The orgId issued to the caller.
-        #[arg(long)]
-        org_id: String,
-        /// The password (prefer the TOKENKIT_AC_PASSWORD environment variable).
-        #[arg(long)]
-        password: Option<String>,
+        #[command(flatten)]
+        account: Account,
         /// The cluster: its id (`0` = the platform token) or its name.
         #[arg(long, default_value = "0")]
         cluster: String,
@@ -84,20 +64,42 @@ pub enum Command {
     },
 }
 
+/// The platform and the account's credentials.
+#[derive(Debug, clap::Args)]
+pub struct Account {
+    /// The platform, e.g. `https://api01.example.com:65102`.
+    #[arg(long)]
+    base_url: String,
+    /// The login name.
+    #[arg(long)]
+    user: String,
+    /// The orgId issued to the caller.
+    #[arg(long)]
+    org_id: String,
+    /// The password (prefer the TOKENKIT_AC_PASSWORD environment variable).
+    #[arg(long)]
+    password: Option<String>,
+}
+
+impl Account {
+    /// The store key of one cluster's token of this account.
+    fn key(&self, cluster: &str) -> String {
+        format!("ac:{}:{}:{cluster}", self.user, self.org_id)
+    }
+
+    fn client(self) -> Result<AcClient, tokenkit::Error> {
+        AcClient::builder(self.base_url)
+            .user(self.user)
+            .password(secret_from(self.password, PASSWORD_ENV)?)
+            .org_id(self.org_id)
+            .build()
+    }
+}
+
 pub async fn run(command: Command) -> CliResult {
     match command {
-        Command::Login {
-            base_url,
-            user,
-            org_id,
-            password,
-            json,
-        } => {
-            let client = AcClient::builder(base_url)
-                .user(user)
-                .password(secret_from(password, PASSWORD_ENV)?)
-                .org_id(org_id)
-                .build()?;
+        Command::Login { account, json } => {
+            let client = account.client()?;
             let login = client.login().await?;
             if json {
                 let regions: Vec<Value> = login.regions().iter().map(region_json).collect();
@@ -126,20 +128,13 @@ pub async fn run(command: Command) -> CliResult {
             Ok(())
         }
         Command::Token {
-            base_url,
-            user,
-            org_id,
-            password,
+            account,
             cluster,
             store,
             json,
         } => {
-            let key = format!("ac:{user}:{org_id}:{cluster}");
-            let client = AcClient::builder(base_url)
-                .user(user)
-                .password(secret_from(password, PASSWORD_ENV)?)
-                .org_id(org_id)
-                .build()?;
+            let key = account.key(&cluster);
+            let client = account.client()?;
             let selector = if !cluster.is_empty() && cluster.bytes().all(|b| b.is_ascii_digit()) {
                 ClusterSelector::id(cluster)
             } else {
