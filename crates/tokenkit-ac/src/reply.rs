@@ -47,13 +47,13 @@ pub fn meaning(code: &str) -> (&'static str, bool) {
 /// anything token-like is redacted (a gateway may echo the request's `token` header).
 pub fn rejection(code: &str, message: Option<&str>) -> Error {
     let (meaning, reauth_required) = meaning(code);
-    Error::Rejected {
-        platform: PLATFORM,
-        code: code.to_owned(),
-        message: tokenkit_core::excerpt(message.unwrap_or_default().as_bytes()),
-        meaning: meaning.to_owned(),
+    Error::rejected(
+        PLATFORM,
+        code,
+        tokenkit_core::excerpt(message.unwrap_or_default().as_bytes()),
+        meaning,
         reauth_required,
-    }
+    )
 }
 
 /// Whether an error is the ac platform refusing a token with 10008, the answer an API
@@ -62,8 +62,7 @@ pub fn rejection(code: &str, message: Option<&str>) -> Error {
 ///
 /// ```
 /// use tokenkit_core::Error;
-/// let err = Error::Rejected { platform: "ac", code: "10008".into(), message: "权限不足".into(),
-///     meaning: String::new(), reauth_required: true };
+/// let err = Error::rejected("ac", "10008", "权限不足", "insufficient permission", true);
 /// assert!(tokenkit_ac::is_token_refused(&err));
 /// ```
 pub fn is_token_refused(error: &Error) -> bool {

@@ -56,28 +56,22 @@ pub(crate) fn rejected(body: &Value, status: u16) -> Error {
     let reauth_required = code == CODE_REFRESH_TOKEN_INVALID
         || error_code == ERROR_REFRESH_TOKEN_INVALID
         || status == 401;
-    // The core error has no slot for the second-level details; they go into `meaning`
-    // so that Display shows all four documented fields.
-    let mut meaning = meaning(&code).to_owned();
-    if !error_code.is_empty() || !error_text.is_empty() {
-        meaning.push_str(&format!(
-            " [errorCode {}, errorText {:?}]",
-            if error_code.is_empty() {
-                "null"
-            } else {
-                &error_code
-            },
-            excerpt(error_text.as_bytes())
-        ));
-    }
-    Error::Rejected {
-        platform: PLATFORM,
-        code,
+    let mut error = Error::rejected(
+        PLATFORM,
+        code.clone(),
         // Server text is echoed into logs; anything token-like is cut out of it.
-        message: excerpt(message.as_bytes()),
-        meaning,
+        excerpt(message.as_bytes()),
+        meaning(&code),
         reauth_required,
+    );
+    // The second-level details (`error.errorCode`, `error.errorText`), when sent.
+    if !error_code.is_empty() {
+        error = error.with_detail("errorCode", error_code);
     }
+    if !error_text.is_empty() {
+        error = error.with_detail("errorText", excerpt(error_text.as_bytes()));
+    }
+    error
 }
 
 #[cfg(test)]
@@ -112,6 +106,10 @@ mod tests {
             assert!(text.contains(part), "{part} missing from {text}");
         }
         assert!(err.is_reauth_required());
+        assert_eq!(err.platform_code(), Some("401"));
+        assert_eq!(err.platform_message(), Some("登录已过期"));
+        assert_eq!(err.platform_detail("errorCode"), Some("REFRESH_TOKEN_INVALID"));
+        assert_eq!(err.platform_detail("errorText"), Some("refresh token used"));
     }
 
     #[test]

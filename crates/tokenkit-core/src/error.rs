@@ -55,7 +55,7 @@ pub enum Error {
     },
 
     /// The platform understood the request and refused it with one of its codes.
-    #[error("{platform}: code {code}: {meaning} (platform message: {message:?})")]
+    #[error("{platform}: code {code}: {meaning}{} (platform message: {message:?})", details_suffix(.details))]
     Rejected {
         /// Platform name.
         platform: &'static str,
@@ -67,6 +67,9 @@ pub enum Error {
         meaning: String,
         /// Whether the user must authenticate again for this to succeed.
         reauth_required: bool,
+        /// Further fields the platform sent with its refusal, by their platform names
+        /// (bo: `errorCode`, `errorText`); see [`Error::platform_detail`].
+        details: Vec<(&'static str, String)>,
     },
 
     /// The answer could not be understood: not JSON, wrong types, missing fields.
@@ -144,6 +147,17 @@ fn excerpt_suffix(excerpt: &str) -> String {
     } else {
         format!("; body starts: {excerpt:?}")
     }
+}
+
+fn details_suffix(details: &[(&'static str, String)]) -> String {
+    if details.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = details
+        .iter()
+        .map(|(name, value)| format!("{name} {value:?}"))
+        .collect();
+    format!(" [{}]", parts.join(", "))
 }
 
 fn status_suffix(status: Option<u16>) -> String {
@@ -276,6 +290,51 @@ impl Error {
         }
     }
 
+    /// A platform's refusal: its code and own message, the code's meaning in English,
+    /// and whether only a new login helps. Add further fields with
+    /// [`Error::with_detail`].
+    ///
+    /// ```
+    /// let err = tokenkit_core::Error::rejected("ilab", "5", "请重新获取access_token", "refresh limit reached", true);
+    /// assert_eq!(err.platform_code(), Some("5"));
+    /// assert!(err.is_reauth_required());
+    /// ```
+    pub fn rejected(
+        platform: &'static str,
+        code: impl Into<String>,
+        message: impl Into<String>,
+        meaning: impl Into<String>,
+        reauth_required: bool,
+    ) -> Self {
+        Self::Rejected {
+            platform,
+            code: code.into(),
+            message: message.into(),
+            meaning: meaning.into(),
+            reauth_required,
+            details: Vec::new(),
+        }
+    }
+
+    /// Adds a field of a platform refusal (no effect on other errors).
+    pub fn with_detail(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        if let Self::Rejected { details, .. } = &mut self {
+            details.push((name, value.into()));
+        }
+        self
+    }
+
+    /// A further field of a platform refusal, by its platform name.
+    pub fn platform_detail(&self, name: &str) -> Option<&str> {
+        match self {
+            Self::Rejected { details, .. } => details
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str()),
+            _ => None,
+        }
+    }
+
     /// A re-authentication error.
     pub fn reauth(platform: &'static str, reason: impl Into<String>) -> Self {
         Self::ReauthRequired {
@@ -352,13 +411,13 @@ mod tests {
     use super::*;
 
     fn rejected(reauth: bool) -> Error {
-        Error::Rejected {
-            platform: "ilab",
-            code: "5".into(),
-            message: "请重新获取access_token".into(),
-            meaning: "refresh limit reached".into(),
-            reauth_required: reauth,
-        }
+        Error::rejected(
+            "ilab",
+            "5",
+            "请重新获取access_token",
+            "refresh limit reached",
+            reauth,
+        )
     }
 
     #[test]
@@ -413,6 +472,17 @@ mod tests {
             "{text}"
         );
         assert_eq!(Error::config("x").platform_code(), None);
+        let detailed = rejected(false)
+            .with_detail("errorCode", "E1")
+            .with_detail("errorText", "bad");
+        assert_eq!(detailed.platform_detail("errorCode"), Some("E1"));
+        assert_eq!(detailed.platform_detail("nope"), None);
+        assert!(
+            detailed
+                .to_string()
+                .contains("[errorCode \"E1\", errorText \"bad\"]"),
+            "{detailed}"
+        );
     }
 
     #[test]

@@ -81,13 +81,13 @@ pub fn rejected(operation: Operation, code: &str, message: Option<String>) -> Er
             false,
         ),
     };
-    Error::Rejected {
-        platform: PLATFORM,
-        code: code.to_owned(),
-        message: message.unwrap_or_default(),
+    Error::rejected(
+        PLATFORM,
+        code,
+        message.unwrap_or_default(),
         meaning,
         reauth_required,
-    }
+    )
 }
 
 #[cfg(test)]

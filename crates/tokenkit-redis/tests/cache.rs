@@ -56,13 +56,13 @@ impl TokenProvider for Scripted {
             *spent
         };
         if self.budget.is_some_and(|b| spent > b) {
-            return Err(Error::Rejected {
-                platform: "scripted",
-                code: "5".into(),
-                message: "refresh limit reached".into(),
-                meaning: "refresh limit reached (more than 2)".into(),
-                reauth_required: true,
-            });
+            return Err(Error::rejected(
+                "scripted",
+                "5",
+                "refresh limit reached",
+                "refresh limit reached (more than 2)",
+                true,
+            ));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
         Ok(Token::new(
