@@ -108,7 +108,10 @@ mod tests {
         assert!(err.is_reauth_required());
         assert_eq!(err.platform_code(), Some("401"));
         assert_eq!(err.platform_message(), Some("登录已过期"));
-        assert_eq!(err.platform_detail("errorCode"), Some("REFRESH_TOKEN_INVALID"));
+        assert_eq!(
+            err.platform_detail("errorCode"),
+            Some("REFRESH_TOKEN_INVALID")
+        );
         assert_eq!(err.platform_detail("errorText"), Some("refresh token used"));
     }
 

@@ -142,6 +142,22 @@ impl TokenStore for RedisStore {
         }
     }
 
+    /// Wakes on the key's pub/sub change hint (a commit, a counted refresh, a released
+    /// lease) or after `timeout`, whichever comes first. A hint missed (published before
+    /// the subscription, or Redis unreachable) costs only the timeout.
+    async fn wait_for_change(&self, key: &str, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let hint = async {
+            match self.subscribe(key).await {
+                Ok(mut changes) => {
+                    changes.next().await;
+                }
+                Err(_) => tokio::time::sleep_until(deadline).await,
+            }
+        };
+        let _ = tokio::time::timeout_at(deadline, hint).await;
+    }
+
     async fn remove(&self, key: &str) -> Result<(), Error> {
         if let Some(local) = self.local() {
             local.memory.remove(key).await?;

@@ -163,3 +163,47 @@ async fn commands_processed(admin: &mut redis::aio::MultiplexedConnection) -> u6
         .and_then(|n| n.trim().parse().ok())
         .expect("total_commands_processed")
 }
+
+/// A provider that takes its time, so another process waits behind its lease.
+#[derive(Debug)]
+struct Slow(Duration);
+
+#[async_trait]
+impl TokenProvider for Slow {
+    async fn fetch(&self) -> Result<Token, Error> {
+        tokio::time::sleep(self.0).await;
+        Ok(Token::new(
+            "slow-token",
+            Expiry::after(Arrival::now(), Duration::from_secs(600)),
+        ))
+    }
+    async fn refresh(&self, _: &Token) -> Result<Token, Error> {
+        self.fetch().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waiter_wakes_on_the_change_hint_not_at_its_next_poll() {
+    let server = redis_or_skip!();
+    let holder = TokenCache::builder(Slow(Duration::from_millis(500)))
+        .store(Arc::new(server.store().await))
+        .key("hinted")
+        .build();
+    // The waiter polls only every 10 s: without the pub/sub hint it would wait that long.
+    let waiter = TokenCache::builder(Slow(Duration::from_secs(60)))
+        .store(Arc::new(server.store().await))
+        .key("hinted")
+        .poll_interval(Duration::from_secs(10))
+        .build();
+    let holding = tokio::spawn(async move { holder.token().await.map(|_| ()) });
+    tokio::time::sleep(Duration::from_millis(100)).await; // the holder has the lease
+    let started = std::time::Instant::now();
+    let token = waiter.token().await.expect("the holder's token");
+    assert_eq!(token.access_token().expose_secret(), "slow-token");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "woke on the hint after {:?}",
+        started.elapsed()
+    );
+    holding.await.expect("task").expect("holder");
+}

@@ -82,7 +82,8 @@ impl Shared {
                             waited: self.config.lease_wait,
                         });
                     }
-                    sleep(self.config.poll_interval.mul_f64(0.5 + fastrand::f64())).await;
+                    let jittered = self.config.poll_interval.mul_f64(0.5 + fastrand::f64());
+                    self.store.wait_for_change(&self.config.key, jittered).await;
                 }
                 Err(error) => {
                     let retry_at =

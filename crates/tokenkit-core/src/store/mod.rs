@@ -87,6 +87,14 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// Gives the lease back (only if this holder still owns it).
     async fn release_lease(&self, lease: Lease) -> Result<(), Error>;
 
+    /// Waits until the token under `key` may have changed, or `timeout` passes. Only a
+    /// hint (a store with change notifications wakes early): the caller looks at the
+    /// store again either way. The default simply waits out `timeout`.
+    async fn wait_for_change(&self, key: &str, timeout: Duration) {
+        let _ = key;
+        tokio::time::sleep(timeout).await;
+    }
+
     /// Removes the token stored under `key`.
     async fn remove(&self, key: &str) -> Result<(), Error>;
 
