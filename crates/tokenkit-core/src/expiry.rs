@@ -94,6 +94,20 @@ impl Expiry {
         }
     }
 
+    /// An expiry `remaining` from now, of a token that lived `lifetime` in all: for a
+    /// store that measures the time left on its own clock (Redis), so that the clocks
+    /// of the hosts sharing it do not matter.
+    pub fn from_remaining(remaining: Duration, lifetime: Duration) -> Self {
+        let now = Instant::now();
+        let deadline = now + remaining;
+        let issued = deadline.checked_sub(lifetime.max(remaining)).unwrap_or(now);
+        Self {
+            issued,
+            deadline,
+            wall: SystemTime::now() + remaining,
+        }
+    }
+
     /// The monotonic deadline.
     pub fn deadline(&self) -> Instant {
         self.deadline
@@ -256,6 +270,15 @@ mod tests {
                 .map(|e| e.lifetime()),
             Some(Duration::ZERO)
         );
+    }
+
+    #[test]
+    fn from_remaining_keeps_the_lifetime_for_the_margins() {
+        let expiry = Expiry::from_remaining(Duration::from_secs(100), Duration::from_secs(300));
+        assert!(expiry.remaining() <= Duration::from_secs(100));
+        assert!(expiry.remaining() > Duration::from_secs(95));
+        assert_eq!(expiry.lifetime(), Duration::from_secs(300));
+        assert!(Expiry::from_remaining(Duration::ZERO, Duration::from_secs(1)).is_expired());
     }
 
     #[test]

@@ -111,6 +111,12 @@ impl Token {
         self
     }
 
+    /// Replaces the expiry (a store that measured the time left on its own clock).
+    pub fn with_expiry(mut self, expiry: Expiry) -> Self {
+        self.expiry = expiry;
+        self
+    }
+
     /// Sets the grant accounting.
     pub fn with_grant(mut self, grant: Grant) -> Self {
         self.grant = grant;

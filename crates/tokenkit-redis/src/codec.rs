@@ -1,7 +1,9 @@
 //! A token to and from the fields of the state hash (see [`crate::scripts`]).
 
+use std::time::Duration;
+
 use redis::Value;
-use tokenkit_core::{Error, Token, TokenRecord, Versioned};
+use tokenkit_core::{Error, Expiry, Token, TokenRecord, Versioned};
 
 use crate::error::unexpected;
 
@@ -11,14 +13,15 @@ pub(crate) struct Encoded {
     pub(crate) spent: u32,
     pub(crate) budget: String,
     pub(crate) unknown: u8,
-    pub(crate) expires_at_ms: i64,
+    /// The time the token has left, in ms: Redis adds its own clock.
+    pub(crate) remaining_ms: u64,
 }
 
 /// Encodes `token` for the compare-and-set script.
 pub(crate) fn encode(token: &Token) -> Result<Encoded, Error> {
     let record = token.to_record();
     let grant = record.grant;
-    let expires_at_ms = record.expires_at_ms;
+    let remaining_ms = u64::try_from(token.expiry().remaining().as_millis()).unwrap_or(u64::MAX);
     let json = serde_json::to_string(&record)
         .map_err(|_| Error::store("cannot encode a token for redis", false))?;
     Ok(Encoded {
@@ -29,7 +32,7 @@ pub(crate) fn encode(token: &Token) -> Result<Encoded, Error> {
             .map(|b| b.to_string())
             .unwrap_or_default(),
         unknown: u8::from(grant.outcome_unknown),
-        expires_at_ms,
+        remaining_ms,
     })
 }
 
@@ -40,6 +43,8 @@ pub(crate) struct Fields<'a> {
     pub(crate) spent: Option<&'a [u8]>,
     pub(crate) budget: Option<&'a [u8]>,
     pub(crate) unknown: Option<&'a [u8]>,
+    /// The time left by Redis's clock, in ms (negative once expired).
+    pub(crate) left_ms: Option<i64>,
 }
 
 /// Rebuilds the stored token; `None` if no token is stored (nothing, or a tombstone).
@@ -73,9 +78,16 @@ pub(crate) fn decode(key: &str, fields: Fields<'_>) -> Result<Option<Versioned>,
     if fields.generation == 0 {
         return Err(corrupt("generation"));
     }
+    let lifetime = Duration::from_millis(record.lifetime_ms);
+    let mut token = Token::from_record(record);
+    if let Some(left) = fields.left_ms {
+        // Measured on Redis's clock, not the writer's or ours (see `scripts`).
+        let remaining = Duration::from_millis(u64::try_from(left).unwrap_or(0));
+        token = token.with_expiry(Expiry::from_remaining(remaining, lifetime));
+    }
     Ok(Some(Versioned {
         generation: fields.generation,
-        token: Token::from_record(record),
+        token,
     }))
 }
 
@@ -89,6 +101,14 @@ pub(crate) fn bytes(value: &Value) -> Option<&[u8]> {
         Value::BulkString(b) => Some(b),
         Value::SimpleString(s) => Some(s.as_bytes()),
         _ => None,
+    }
+}
+
+/// An optional integer of a reply: nil (or Lua `false`) is `None`.
+pub(crate) fn optional_integer(operation: &str, value: &Value) -> Result<Option<i64>, Error> {
+    match value {
+        Value::Nil => Ok(None),
+        other => integer(operation, other).map(Some),
     }
 }
 
@@ -139,11 +159,16 @@ mod tests {
                 spent: Some(b"2"),
                 budget: Some(b"2"),
                 unknown: Some(b"1"),
+                left_ms: Some(30_000),
             },
         )
         .expect("decodes")
         .expect("present");
         assert_eq!(back.generation, 7);
+        // The time left comes from Redis's clock; the lifetime from the record.
+        let left = back.token.expiry().remaining();
+        assert!(left <= Duration::from_secs(30) && left > Duration::from_secs(29));
+        assert_eq!(back.token.expiry().lifetime(), Duration::from_secs(60));
         assert_eq!(back.token.access_token().expose_secret(), "SENTINEL-ACCESS");
         assert_eq!(
             *back.token.grant(),
@@ -163,6 +188,7 @@ mod tests {
             spent: None,
             budget: None,
             unknown: None,
+            left_ms: None,
         };
         assert!(decode("k", none).expect("ok").is_none());
         let corrupt = Fields {
@@ -171,6 +197,7 @@ mod tests {
             spent: None,
             budget: None,
             unknown: None,
+            left_ms: None,
         };
         let err = decode("k", corrupt).expect_err("corrupt");
         assert!(!err.is_transient());

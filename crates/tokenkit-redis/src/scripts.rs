@@ -11,7 +11,12 @@
 //! | `spent` | refreshes spent on the grant (authoritative over the record's copy) |
 //! | `budget` | refreshes the grant allows, empty if unlimited |
 //! | `unknown` | `1` if a counted refresh has no known outcome |
-//! | `expires_at_ms` | the access token's expiry, epoch ms (for operators) |
+//! | `expires_at_ms` | the access token's expiry, epoch ms **on the Redis server's clock** |
+//!
+//! Expiry is measured on one clock, Redis's: a writer passes the time its token has
+//! left, the script adds Redis `TIME`, and a reader is told the time left by the same
+//! clock. The hosts of a fleet may disagree about the time; none of them can make a
+//! token look valid for longer than the platform said.
 //!
 //! A removed grant keeps only `gen` (a tombstone), so the generation only grows and a
 //! writer that read before the removal still loses.
@@ -20,36 +25,65 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+/// Lua helpers shared by the scripts: Redis's own clock in epoch ms, and the time left
+/// until a stored `expires_at_ms` (`false` when none is stored).
+const CLOCK: &str = r"
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function left_ms(expires_at)
+  local e = tonumber(expires_at or '')
+  if e then return e - now_ms() end
+  return false
+end
+";
+
 /// Compare-and-set of a whole token.
 ///
 /// `KEYS[1]` state; `ARGV`: expected generation, record JSON, spent, budget (`''` =
-/// none), unknown (`0`/`1`), expires_at_ms, key TTL in ms, change channel.
+/// none), unknown (`0`/`1`), the token's remaining lifetime in ms, key TTL in ms,
+/// change channel.
 ///
 /// Returns `{1, new_gen}` when written; `{0, current_gen, record, spent, budget,
-/// unknown}` on a conflict (`record` is `''` when nothing is stored); `{-1, spent,
-/// budget}` when the token claims more refreshes than its budget allows — refused
-/// whatever the caller's lease says, so not even two lease holders can overspend.
+/// unknown, left_ms}` on a conflict (`record` is nil when nothing is stored); `{-1,
+/// spent, budget}` when the token claims more refreshes than its budget allows —
+/// refused whatever the caller's lease says, so not even two lease holders can
+/// overspend.
 pub(crate) static COMPARE_AND_SET: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(&format!(
+        "{CLOCK}{}",
         r"
-local cur = redis.call('HMGET', KEYS[1], 'gen', 'record', 'spent', 'budget', 'unknown')
+local cur = redis.call('HMGET', KEYS[1], 'gen', 'record', 'spent', 'budget', 'unknown', 'expires_at_ms')
 local gen = tonumber(cur[1]) or 0
 local current = 0
 if cur[2] then current = gen end
 if current ~= tonumber(ARGV[1]) then
-  return {0, current, cur[2] or '', cur[3] or '', cur[4] or '', cur[5] or ''}
+  return {0, current, cur[2], cur[3], cur[4], cur[5], left_ms(cur[6])}
 end
 if ARGV[4] ~= '' and tonumber(ARGV[3]) > tonumber(ARGV[4]) then
   return {-1, ARGV[3], ARGV[4]}
 end
 local new = gen + 1
 redis.call('HSET', KEYS[1], 'gen', new, 'record', ARGV[2], 'spent', ARGV[3],
-  'budget', ARGV[4], 'unknown', ARGV[5], 'expires_at_ms', ARGV[6])
+  'budget', ARGV[4], 'unknown', ARGV[5], 'expires_at_ms', now_ms() + tonumber(ARGV[6]))
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('PUBLISH', ARGV[8], 'gen:' .. new)
 return {1, new}
-",
-    )
+"
+    ))
+});
+
+/// Reads a grant: `{gen, record, spent, budget, unknown, left_ms}` (nil where absent),
+/// with the time left measured on Redis's clock.
+pub(crate) static LOAD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{CLOCK}{}",
+        r"
+local cur = redis.call('HMGET', KEYS[1], 'gen', 'record', 'spent', 'budget', 'unknown', 'expires_at_ms')
+return {cur[1], cur[2], cur[3], cur[4], cur[5], left_ms(cur[6])}
+"
+    ))
 });
 
 /// Counts one refresh against the budget, atomically.

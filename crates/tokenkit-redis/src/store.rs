@@ -216,14 +216,10 @@ impl RedisStore {
         let mut c = self.connection();
         let reply: Vec<Value> = self
             .run("load", async move {
-                redis::cmd("HMGET")
-                    .arg(&names.state)
-                    .arg(&["gen", "record", "spent", "budget", "unknown"])
-                    .query_async(&mut c)
-                    .await
+                scripts::LOAD.key(&names.state).invoke_async(&mut c).await
             })
             .await?;
-        let [generation, record, spent, budget, unknown] = reply.as_slice() else {
+        let [generation, record, spent, budget, unknown, left] = reply.as_slice() else {
             return Err(unexpected("load", "wrong number of fields"));
         };
         codec::decode(
@@ -234,6 +230,7 @@ impl RedisStore {
                 spent: codec::bytes(spent),
                 budget: codec::bytes(budget),
                 unknown: codec::bytes(unknown),
+                left_ms: codec::optional_integer("load", left)?,
             },
         )
     }
@@ -258,7 +255,7 @@ impl RedisStore {
                     .arg(e.spent)
                     .arg(&e.budget)
                     .arg(e.unknown)
-                    .arg(e.expires_at_ms)
+                    .arg(e.remaining_ms)
                     .arg(ttl_ms)
                     .arg(&names.channel)
                     .invoke_async(&mut c)
@@ -270,7 +267,7 @@ impl RedisStore {
             [status, generation] if codec::integer(OP, status)? == 1 => {
                 Ok(CasOutcome::Written(codec::generation(OP, generation)?))
             }
-            [status, generation, record, spent, budget, unknown]
+            [status, generation, record, spent, budget, unknown, left]
                 if codec::integer(OP, status)? == 0 =>
             {
                 let current = codec::decode(
@@ -281,6 +278,7 @@ impl RedisStore {
                         spent: codec::bytes(spent),
                         budget: codec::bytes(budget),
                         unknown: codec::bytes(unknown),
+                        left_ms: codec::optional_integer(OP, left)?,
                     },
                 )?;
                 Ok(CasOutcome::Conflict(current))

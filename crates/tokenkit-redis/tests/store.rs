@@ -444,3 +444,30 @@ async fn secrets_never_appear_in_debug_or_errors() {
         assert!(!text.contains("SENTINEL"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn a_writer_whose_clock_runs_an_hour_fast_cannot_stretch_the_expiry() {
+    let server = redis_or_skip!();
+    let store = server.store().await;
+    // The writer's wall clock is an hour ahead; the token has 10 minutes left.
+    let skewed = tokenkit_core::Arrival {
+        instant: tokio::time::Instant::now(),
+        wall: std::time::SystemTime::now() + Duration::from_secs(3600),
+        server_date: None,
+    };
+    let token = tokenkit_core::Token::new(
+        "skewed-writer",
+        tokenkit_core::Expiry::after(skewed, Duration::from_secs(600)),
+    );
+    assert!(matches!(
+        store.compare_and_set("skew", 0, &token).await.expect("cas"),
+        tokenkit_core::CasOutcome::Written(1)
+    ));
+    let read = store.load("skew").await.expect("load").expect("stored");
+    let left = read.token.expiry().remaining();
+    assert!(
+        left <= Duration::from_secs(600) && left > Duration::from_secs(590),
+        "time left is measured on Redis's clock: {left:?}"
+    );
+    assert_eq!(read.token.expiry().lifetime(), Duration::from_secs(600));
+}
