@@ -13,6 +13,7 @@
 //!   provider cannot, its re-authentication error.
 //! - every new token is written to the [`TokenStore`] before any caller sees it.
 
+mod background;
 mod backoff;
 mod entry;
 mod refresh;
@@ -280,9 +281,7 @@ impl TokenCache {
                 return;
             };
             let shared = Arc::clone(&self.shared);
-            let _ = self
-                .background
-                .set(handle.spawn(refresh::background_loop(shared)));
+            let _ = self.background.set(handle.spawn(background::run(shared)));
         }
         self.shared.wake.notify_one();
     }
