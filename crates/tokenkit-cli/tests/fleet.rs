@@ -128,7 +128,9 @@ async fn service_processes_make_one_login_then_one_renewal_per_expiry() {
     let Some(redis) = support::RedisServer::start() else {
         return;
     };
-    let sandbox = sandbox(Duration::from_secs(3)).await;
+    // Lifetimes long enough that a round of processes, even on a loaded machine, runs
+    // well before the refresh-ahead window of the token it shares.
+    let sandbox = sandbox(Duration::from_secs(5)).await;
     let first = service_round(&sandbox, &redis);
     assert_eq!(first.len(), 1, "every process and task uses the same token");
     assert_eq!(
@@ -137,7 +139,7 @@ async fn service_processes_make_one_login_then_one_renewal_per_expiry() {
         "one login for {PROCESSES}×{TASKS} callers"
     );
     for round in 1..=2 {
-        tokio::time::sleep(Duration::from_millis(3200)).await;
+        tokio::time::sleep(Duration::from_millis(5200)).await;
         let tokens = service_round(&sandbox, &redis);
         assert_eq!(tokens.len(), 1, "round {round}: one token for all");
         assert!(tokens.is_disjoint(&first), "round {round}: a renewed token");
@@ -186,7 +188,7 @@ async fn script_processes_never_spend_a_third_ilab_refresh() {
     let Some(redis) = support::RedisServer::start() else {
         return;
     };
-    let sandbox = sandbox(Duration::from_secs(2)).await;
+    let sandbox = sandbox(Duration::from_secs(4)).await;
     let body = reqwest::Client::new()
         .post(format!("{}/_sandbox/ilab/tickets", sandbox.base_url()))
         .header("content-type", "application/json")
@@ -236,7 +238,7 @@ async fn script_processes_never_spend_a_third_ilab_refresh() {
             round,
             "round {round}: one refresh per expiry"
         );
-        tokio::time::sleep(Duration::from_millis(2100)).await;
+        tokio::time::sleep(Duration::from_millis(4100)).await;
     }
     // Both refreshes are spent: every process is told to relaunch, none refreshes.
     let outputs = ilab_token_round(&sandbox, &redis);
