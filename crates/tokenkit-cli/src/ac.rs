@@ -17,7 +17,7 @@ const PASSWORD_ENV: &str = "TOKENKIT_AC_PASSWORD";
 const TOKEN_ENV: &str = "TOKENKIT_AC_TOKEN";
 
 /// Commands of the ac platform.
-#[derive(Debug, clap::Subcommand)]
+#[derive(clap::Subcommand)]
 pub enum Command {
     /// Log in: every region with its token, or its suspension.
     Login {
@@ -65,7 +65,7 @@ pub enum Command {
 }
 
 /// The platform and the account's credentials.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 pub struct Account {
     /// The platform, e.g. `https://api01.example.com:65102`.
     #[arg(long)]

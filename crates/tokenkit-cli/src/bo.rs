@@ -17,7 +17,7 @@ const DES_KEY_ENV: &str = "TOKENKIT_BO_DES_KEY";
 const REFRESH_TOKEN_ENV: &str = "TOKENKIT_BO_REFRESH_TOKEN";
 
 /// Commands of the bo platform.
-#[derive(Debug, clap::Subcommand)]
+#[derive(clap::Subcommand)]
 pub enum Command {
     /// Exchange a refresh token for a new access token (and, usually, a new refresh token).
     Refresh(RefreshArgs),
@@ -27,7 +27,7 @@ pub enum Command {
 }
 
 /// Arguments of `bo refresh`.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 pub struct RefreshArgs {
     #[command(flatten)]
     platform: PlatformArgs,
@@ -43,7 +43,7 @@ pub struct RefreshArgs {
 }
 
 /// Arguments of `bo token`.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 pub struct TokenArgs {
     #[command(flatten)]
     platform: PlatformArgs,
@@ -58,7 +58,7 @@ pub struct TokenArgs {
 }
 
 /// The platform, the project and the verify-header settings.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 pub struct PlatformArgs {
     /// The platform, e.g. `https://bo.example.com`.
     #[arg(long)]

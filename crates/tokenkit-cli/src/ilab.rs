@@ -18,7 +18,7 @@ const SECRET_ENV: &str = "TOKENKIT_ILAB_SECRET";
 const REFRESH_ENV: &str = "TOKENKIT_ILAB_REFRESH_TOKEN";
 
 /// Commands of the ilab platform.
-#[derive(Debug, clap::Subcommand)]
+#[derive(clap::Subcommand)]
 pub enum Command {
     /// Exchange a launch ticket for a token and the user's identity (single use).
     Exchange {
@@ -70,7 +70,7 @@ pub enum Command {
 }
 
 /// The experiment's platform and credentials.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 pub struct App {
     /// The platform, e.g. `https://ilab.example:8180`.
     #[arg(long)]

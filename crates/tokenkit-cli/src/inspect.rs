@@ -8,7 +8,7 @@ use tokenkit::core::{civil, jwt};
 use crate::output::{CliResult, print_json};
 
 /// Arguments of `inspect`.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 pub struct Args {
     /// The token (a JWT; an opaque token has no claims to show).
     token: String,

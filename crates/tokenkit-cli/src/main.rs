@@ -16,14 +16,17 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// Obtain, cache and renew API tokens of the ilab, ac and bo platforms.
-#[derive(Debug, Parser)]
+///
+/// The argument types deliberately do not derive `Debug`: they hold secrets passed as
+/// flags (`--secret`, `--password`, `--des-key`, tokens).
+#[derive(Parser)]
 #[command(name = "tokenkit", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum Command {
     /// Run the local sandbox of all three platforms until stopped.
     Sandbox(sandbox::Args),

@@ -11,9 +11,10 @@ use tokenkit::redis::{Fallback, RedisStore};
 use tokenkit::{Error, FileStore, MemoryStore, Token, TokenStore};
 
 /// The `--store` flag shared by the client commands.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct StoreArgs {
-    /// Where grants are kept: `memory:`, `file:PATH` or `redis://HOST:PORT/DB`.
+    /// Where grants are kept: `memory:`, `file:PATH` or `redis://HOST:PORT/DB` (a Redis
+    /// URL may hold a password: this type does not derive `Debug`).
     #[arg(long = "store", value_name = "URL", default_value = "memory:")]
     pub url: String,
 }
