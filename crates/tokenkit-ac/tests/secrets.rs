@@ -1,10 +1,11 @@
 //! Sentinel secrets pushed through every error path, Debug output and the logs never
 //! come out.
 
+#[path = "../../tokenkit-core/tests/support/traces.rs"]
+mod traces;
+
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{PASSWORD, catch_all, client, refusal, success};
@@ -17,35 +18,13 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 /// Token-like, so it is also what the excerpt redaction must catch.
 const TOKEN: &str = "SENTINELTOKEN0123456789abcdefghijklmnop";
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn assert_clean(text: &str) {
     assert!(!text.contains("SENTINEL"), "a secret leaked: {text}");
 }
 
 #[tokio::test]
 async fn sentinels_never_leak() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = traces::Traces::capture();
 
     let echo_page =
         format!("<html><body>bad request: password={PASSWORD} token={TOKEN}</body></html>");
@@ -115,8 +94,7 @@ async fn sentinels_never_leak() {
     for text in &rendered {
         assert_clean(text);
     }
-    let logs =
-        String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let logs = logs.text();
     assert!(
         logs.contains("token fetch started"),
         "the capture works: {logs}"

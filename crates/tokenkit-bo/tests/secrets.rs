@@ -1,9 +1,10 @@
 //! Sentinel secrets pushed through every error path, Debug output and tracing output.
 
+#[path = "../../tokenkit-core/tests/support/traces.rs"]
+mod traces;
+
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
@@ -17,22 +18,6 @@ const KEY_SENTINEL: &str = "S3NT1NEL";
 const REFRESH_SENTINEL: &str = "SENTINELrefresh0123456789abcdefX";
 const ACCESS_SENTINEL: &str =
     "eyJhbGciOiJIUzI1NiJ9.SENTINELaccess0123456789abcdef.SENTINELsig0123456789";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn assert_clean(text: &str) {
     for sentinel in [KEY_SENTINEL, REFRESH_SENTINEL, ACCESS_SENTINEL, "SENTINEL"] {
@@ -50,13 +35,7 @@ async fn client_for(server: &MockServer, timeout: Duration) -> BoClient {
 
 #[tokio::test]
 async fn no_secret_reaches_errors_debug_or_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = traces::Traces::capture();
 
     let bodies = [
         // A refusal that echoes the refresh token in both texts.
@@ -108,8 +87,7 @@ async fn no_secret_reaches_errors_debug_or_logs() {
         VerifySigner::builder(KEY_SENTINEL).build()
     ));
 
-    let logs =
-        String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let logs = captured.text();
     assert!(
         logs.contains("bo refresh succeeded"),
         "the capture works: {logs}"

@@ -1,10 +1,11 @@
 //! Sentinel secrets pushed through Debug, Display, errors and captured tracing output
 //! never appear.
 
+#[path = "support/traces.rs"]
+mod traces;
+
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use support::{Answer, Scripted, server_error};
@@ -13,19 +14,6 @@ use tokenkit_core::{
 };
 
 const SENTINEL: &str = "SENTINEL-5ecret";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Hands out tokens whose access and refresh tokens contain the sentinel, and fails
 /// every other refresh with errors built from bodies that contain it too.
@@ -59,14 +47,7 @@ impl TokenProvider for SentinelProvider {
 
 #[tokio::test]
 async fn no_secret_in_debug_display_errors_or_traces() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = traces::Traces::capture();
 
     let provider = SentinelProvider {
         inner: Scripted::new(Duration::from_secs(2)).then_refresh(Answer::Fail(server_error())),
@@ -87,7 +68,7 @@ async fn no_secret_in_debug_display_errors_or_traces() {
         }
         tokio::time::sleep(Duration::from_millis(1100)).await;
     }
-    let traces = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
+    let traces = captured.text();
     assert!(
         traces.contains("token fetch started"),
         "tracing captured: {traces}"

@@ -1,10 +1,11 @@
 //! Sentinel secrets pushed through every error path, `Debug` and the tracing output
 //! must never come out.
 
+#[path = "../../tokenkit-core/tests/support/traces.rs"]
+mod traces;
+
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
@@ -25,31 +26,9 @@ fn assert_clean(text: &str) {
     }
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn sentinels_never_appear_in_errors_debug_or_logs() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = traces::Traces::capture();
 
     let server = support::server().await;
     let answers = [
@@ -127,8 +106,7 @@ async fn sentinels_never_appear_in_errors_debug_or_logs() {
     assert_clean(&format!("{cache:?}"));
     assert_clean(&format!("{:?}", SessionRegistry::new(lost)));
 
-    let logged =
-        String::from_utf8_lossy(&logs.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    let logged = logs.text();
     assert!(
         logged.contains("request sent"),
         "tracing captured: {logged}"
