@@ -8,6 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
+use axum::routing::{MethodRouter, get};
 use md5::{Digest, Md5};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -21,57 +22,26 @@ use crate::jwt::verify_hs256;
 
 /// Which dialect a route speaks (§1.1/§1.2 or §1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dialect {
+pub(crate) enum Dialect {
+    /// `/oauth/token/…` (§1.1/§1.2).
     OAuth,
+    /// `/open/api/v2/token…` (§1.3).
     V2,
 }
 
-pub(crate) async fn exchange_oauth(
-    State(ilab): State<Ilab>,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Json<Value> {
-    Json(exchange(
-        &ilab,
-        &Params::parse(query.as_deref(), &body),
-        Dialect::OAuth,
-    ))
-}
+/// One of the two operations of a dialect.
+type Operation = fn(&Ilab, &Params, Dialect) -> Value;
 
-pub(crate) async fn exchange_v2(
-    State(ilab): State<Ilab>,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Json<Value> {
-    Json(exchange(
-        &ilab,
-        &Params::parse(query.as_deref(), &body),
-        Dialect::V2,
-    ))
-}
-
-pub(crate) async fn refresh_oauth(
-    State(ilab): State<Ilab>,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Json<Value> {
-    Json(refresh(
-        &ilab,
-        &Params::parse(query.as_deref(), &body),
-        Dialect::OAuth,
-    ))
-}
-
-pub(crate) async fn refresh_v2(
-    State(ilab): State<Ilab>,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Json<Value> {
-    Json(refresh(
-        &ilab,
-        &Params::parse(query.as_deref(), &body),
-        Dialect::V2,
-    ))
+/// GET and POST of one route: parameters from the query or a form body (§1.1/§1.2).
+pub(crate) fn route(operation: Operation, dialect: Dialect) -> MethodRouter<Ilab> {
+    let handler = move |State(ilab): State<Ilab>, RawQuery(query): RawQuery, body: Bytes| async move {
+        Json(operation(
+            &ilab,
+            &Params::parse(query.as_deref(), &body),
+            dialect,
+        ))
+    };
+    get(handler).post(handler)
 }
 
 /// The body of `POST /_sandbox/ilab/tickets`.
@@ -137,7 +107,7 @@ impl Ilab {
     }
 }
 
-fn exchange(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
+pub(crate) fn exchange(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
     let (Some(ticket), Some(appid), Some(signature)) = (
         params.get("ticket"),
         params.get("appid"),
@@ -171,7 +141,7 @@ fn exchange(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
     }
 }
 
-fn refresh(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
+pub(crate) fn refresh(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
     let name = match dialect {
         Dialect::OAuth => "refresh_token",
         Dialect::V2 => "access_token",

@@ -23,9 +23,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::post;
 
 use crate::Common;
+use handlers::{Dialect, exchange, refresh, route};
 
 /// The default appid (the seed's example).
 pub const DEFAULT_APPID: &str = "1681600222748241929";
@@ -80,22 +81,10 @@ pub(crate) fn routes(common: Common, config: IlabConfig) -> Router {
         state: Arc::default(),
     };
     let platform = Router::new()
-        .route(
-            "/oauth/token/accesstoken",
-            get(handlers::exchange_oauth).post(handlers::exchange_oauth),
-        )
-        .route(
-            "/oauth/token/refreshtoken",
-            get(handlers::refresh_oauth).post(handlers::refresh_oauth),
-        )
-        .route(
-            "/open/api/v2/token",
-            get(handlers::exchange_v2).post(handlers::exchange_v2),
-        )
-        .route(
-            "/open/api/v2/token/refresh",
-            get(handlers::refresh_v2).post(handlers::refresh_v2),
-        )
+        .route("/oauth/token/accesstoken", route(exchange, Dialect::OAuth))
+        .route("/oauth/token/refreshtoken", route(refresh, Dialect::OAuth))
+        .route("/open/api/v2/token", route(exchange, Dialect::V2))
+        .route("/open/api/v2/token/refresh", route(refresh, Dialect::V2))
         .with_state(ilab.clone());
     // Admin routes are outside `platform_routes`: never counted as platform traffic,
     // never hit by injected faults.
