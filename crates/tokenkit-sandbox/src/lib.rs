@@ -5,6 +5,23 @@
 //! checks), signs its tokens as HS256 JWTs with the documented claims, counts every
 //! request at `GET /_sandbox/stats`, and can inject faults on the platform routes.
 //!
+//! Each platform also has one token-protected route that checks a token the way that
+//! platform does and refuses it in that platform's shape, and an admin route that
+//! revokes a token, so a test can make the platform refuse a token its client still
+//! believes valid:
+//!
+//! | platform | protected route | refusal | admin |
+//! | --- | --- | --- | --- |
+//! | [`ilab`] | `POST /open/api/v2/data_upload?access_token=…` | `{"code": 2}` | `POST /_sandbox/ilab/revoke`, `GET /_sandbox/ilab/records` |
+//! | [`ac`] | `GET /ac/openapi/v2/center` (header `token`) | `{"code": "10008"}` | `POST /_sandbox/ac/revoke` |
+//! | [`bo`] | `GET /_sandbox/bo/whoami` (`Authorization: Bearer`) | HTTP 401, `success: false` | `POST /_sandbox/bo/revoke` |
+//!
+//! The revoke routes take `{"token": "…"}` and answer `{"revoked": true|false}`. The
+//! protected routes are counted and fault-injected like the platforms' token routes;
+//! the admin routes under `/_sandbox/` never are (`whoami` is the one exception to the
+//! prefix rule: it stands in for a protected bo API). Each module's docs list its
+//! routes in full.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let sandbox = tokenkit_sandbox::Sandbox::start(tokenkit_sandbox::SandboxConfig::default()).await?;
@@ -17,6 +34,7 @@ pub mod bo;
 mod faults;
 pub mod ilab;
 pub mod jwt;
+mod revoke;
 mod stats;
 
 use std::net::SocketAddr;
@@ -34,7 +52,7 @@ pub use stats::Stats;
 pub struct SandboxConfig {
     /// Where to listen; port 0 picks a free port.
     pub addr: SocketAddr,
-    /// Faults injected on the platform routes (never on `/_sandbox/`).
+    /// Faults injected on the platform routes (never on the admin routes of `/_sandbox/`).
     pub faults: Faults,
     /// The HS256 key the sandbox signs its tokens with.
     pub jwt_key: Vec<u8>,

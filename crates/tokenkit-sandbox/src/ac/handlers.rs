@@ -1,11 +1,14 @@
-//! The three ac handlers and their coded answers (PROTOCOLS.md §2.2 error table).
+//! The ac handlers and their coded answers (PROTOCOLS.md §2.2 error table), and the
+//! revoke admin route.
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::registry::{Clock, Refusal, Registry};
@@ -89,6 +92,7 @@ fn refused(refusal: Refusal) -> Json<Value> {
         Refusal::Replaced => "权限不足：token已失效（已被续约替换）",
         Refusal::Expired => "权限不足：token已过期",
         Refusal::WindowClosed => "权限不足：token过期超过24小时，不可续约，请重新获取token",
+        Refusal::Revoked => "权限不足：token已被吊销",
     };
     refuse("10008", msg)
 }
@@ -161,17 +165,43 @@ pub(crate) async fn renew(State(state): State<Arc<AcState>>, headers: HeaderMap)
     }
 }
 
+impl AcState {
+    /// The owner of the `token` header if it is a current token (the check of
+    /// `tokens/state`, which every token-protected route makes), else the refusal.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<(&AcUser, &AcCluster), Json<Value>> {
+        let token = header(headers, "token").ok_or_else(incomplete)?;
+        let (account, cluster) = self.owner(token).ok_or_else(invalid_token)?;
+        let key = (account.user.clone(), cluster.id.clone());
+        self.registry
+            .check(&key, token, self.clock().now_ms)
+            .map_err(refused)?;
+        Ok((account, cluster))
+    }
+}
+
 /// `GET /ac/openapi/v2/tokens/state`.
 pub(crate) async fn state(State(state): State<Arc<AcState>>, headers: HeaderMap) -> Json<Value> {
-    let Some(token) = header(&headers, "token") else {
-        return incomplete();
-    };
-    let Some((account, cluster)) = state.owner(token) else {
-        return invalid_token();
-    };
-    let key = (account.user.clone(), cluster.id.clone());
-    match state.registry.check(&key, token, state.clock().now_ms) {
-        Ok(()) => ok(Value::String("token is valid".into())),
-        Err(refusal) => refused(refusal),
+    match state.authenticate(&headers) {
+        Ok(_) => ok(Value::String("token is valid".into())),
+        Err(refusal) => refusal,
     }
+}
+
+/// `GET /ac/openapi/v2/center` (§2.6): the token's region, as a one-element list.
+pub(crate) async fn center(State(state): State<Arc<AcState>>, headers: HeaderMap) -> Json<Value> {
+    let (account, cluster) = match state.authenticate(&headers) {
+        Ok(owner) => owner,
+        Err(refusal) => return refusal,
+    };
+    // Authenticated first, authorised second: a client whose platform token expired
+    // learns that (10008) before it learns the token is the wrong kind.
+    if cluster.id == "0" {
+        return refuse("10009", "没有权限访问接口");
+    }
+    ok(Value::Array(vec![super::center::region(account, cluster)]))
+}
+
+/// `POST /_sandbox/ac/revoke`.
+pub(crate) async fn revoke(State(state): State<Arc<AcState>>, body: Bytes) -> Response {
+    crate::revoke::respond(&body, |token| state.registry.revoke(token))
 }

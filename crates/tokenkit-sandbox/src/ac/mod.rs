@@ -5,11 +5,25 @@
 //! - `POST /ac/openapi/v2/tokens/next` (header `token`): a new token that *replaces*
 //!   the old one (the strictest reading: the old one then answers 10008), refused with
 //!   10008 once the token is more than `renewal_window` past its `expireTime`;
-//! - `GET /ac/openapi/v2/tokens/state` (header `token`): `token is valid` or 10008.
+//! - `GET /ac/openapi/v2/tokens/state` (header `token`): `token is valid` or 10008;
+//! - `GET /ac/openapi/v2/center` (header `token`, a region token; §2.6): the token's
+//!   region as a one-element list
+//!   `[{"id", "name", "clusterUserInfo": {"userName", "homePath"}, "hpcUrls",
+//!   "efileUrls", "aiUrls"}]`, each URL `{"url", "enable": "true"|"false", "version"}`
+//!   (see [`AcUrls`]). It checks the token as `tokens/state` does (10003, 10004,
+//!   10008); a platform token (cluster `0`) is answered 10009 (ours: it names no
+//!   region).
+//!
+//! Admin (not counted, never fault-injected): `POST /_sandbox/ac/revoke` with
+//! `{"token": "…"}` answers `{"revoked": true}` if the token was the current token of
+//! some (user, cluster), else `{"revoked": false}` (400 without a string `token`). A
+//! revoked token is refused with 10008 by `tokens/state`, `tokens/next` and `center`,
+//! and the next login issues a new token in its place.
 //!
 //! Tokens are HS256 JWTs with the documented claims, all strings (§2.4). Coded errors
 //! are answered with HTTP 200, as the platform does.
 
+mod center;
 mod handlers;
 mod registry;
 #[cfg(test)]
@@ -22,6 +36,10 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::Common;
+pub use center::{AcUrl, AcUrls};
+
+/// The admin route that revokes a token.
+pub const REVOKE_PATH: &str = "/_sandbox/ac/revoke";
 
 /// Settings of the emulated ac platform.
 #[derive(Debug, Clone)]
@@ -100,13 +118,18 @@ pub struct AcCluster {
     pub account_status: String,
     /// Whether the account is suspended here: no token is issued.
     pub suspended: bool,
+    /// The service URLs `center` lists for this region.
+    pub urls: AcUrls,
 }
 
 impl AcCluster {
-    /// A region where the account is in `Normal` standing.
+    /// A region where the account is in `Normal` standing, with the URLs of
+    /// [`AcUrls::for_cluster`].
     pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        let id = id.into();
         Self {
-            id: id.into(),
+            urls: AcUrls::for_cluster(&id),
+            id,
             name: name.into(),
             account_status: "Normal".into(),
             suspended: false,
@@ -119,12 +142,29 @@ impl AcCluster {
         name: impl Into<String>,
         status: impl Into<String>,
     ) -> Self {
+        let id = id.into();
         Self {
-            id: id.into(),
+            urls: AcUrls::for_cluster(&id),
+            id,
             name: name.into(),
             account_status: status.into(),
             suspended: true,
         }
+    }
+
+    /// The same region with other service URLs.
+    ///
+    /// ```
+    /// use tokenkit_sandbox::ac::{AcCluster, AcUrl, AcUrls};
+    /// let cluster = AcCluster::new("11112", "华东一区").with_urls(AcUrls {
+    ///     hpc: vec![AcUrl::enabled("http://127.0.0.1:9000")],
+    ///     ..AcUrls::default()
+    /// });
+    /// assert!(cluster.urls.efile.is_empty());
+    /// ```
+    pub fn with_urls(mut self, urls: AcUrls) -> Self {
+        self.urls = urls;
+        self
     }
 }
 
@@ -134,6 +174,12 @@ pub(crate) fn routes(common: Common, config: AcConfig) -> Router {
         .route("/ac/openapi/v2/tokens", post(handlers::login))
         .route("/ac/openapi/v2/tokens/next", post(handlers::renew))
         .route("/ac/openapi/v2/tokens/state", get(handlers::state))
+        .route("/ac/openapi/v2/center", get(handlers::center))
+        .with_state(Arc::clone(&state));
+    // Admin routes are outside `platform_routes`: never counted as platform traffic,
+    // never hit by injected faults.
+    let admin = Router::new()
+        .route(REVOKE_PATH, post(handlers::revoke))
         .with_state(state);
-    common.platform_routes("ac", router)
+    common.platform_routes("ac", router).merge(admin)
 }

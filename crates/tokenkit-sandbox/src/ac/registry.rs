@@ -3,6 +3,10 @@
 //! Issuing a new token for a pair (a renewal, or a login after expiry) replaces the
 //! previous one, which from then on is refused with 10008: the strictest reading of
 //! "renewal returns a new token", so clients prove they switch over.
+//!
+//! A revoked token stays recorded as the pair's current one, flagged: it is refused
+//! everywhere, a login replaces it, and the replacement is still minted with a strictly
+//! later `expireTime`, so it can never be the same JWT again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,11 +20,14 @@ pub(super) enum Refusal {
     Expired,
     /// It is more than the renewal window past its `expireTime`.
     WindowClosed,
+    /// An operator revoked it (`POST /_sandbox/ac/revoke`).
+    Revoked,
 }
 
 struct Issued {
     token: String,
     expire_ms: i64,
+    revoked: bool,
 }
 
 /// (user, clusterId) → the current token.
@@ -36,8 +43,8 @@ pub(super) struct Clock {
 }
 
 impl Registry {
-    /// The current token of the pair if it has not expired, else a newly minted one
-    /// that replaces it.
+    /// The current token of the pair if it has not expired and was not revoked, else a
+    /// newly minted one that replaces it.
     pub fn login(
         &self,
         key: (String, String),
@@ -47,6 +54,7 @@ impl Registry {
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(issued) = current.get(&key)
             && clock.now_ms < issued.expire_ms
+            && !issued.revoked
         {
             return issued.token.clone();
         }
@@ -66,6 +74,9 @@ impl Registry {
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         match current.get(&key) {
             Some(issued) if issued.token == presented => {
+                if issued.revoked {
+                    return Err(Refusal::Revoked);
+                }
                 if clock.now_ms > issued.expire_ms.saturating_add(window_ms) {
                     return Err(Refusal::WindowClosed);
                 }
@@ -75,7 +86,7 @@ impl Registry {
         Ok(issue(&mut current, key, clock, mint))
     }
 
-    /// Whether `presented` is the pair's current, unexpired token.
+    /// Whether `presented` is the pair's current, unexpired, unrevoked token.
     pub fn check(
         &self,
         key: &(String, String),
@@ -85,13 +96,31 @@ impl Registry {
         let current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         match current.get(key) {
             Some(issued) if issued.token == presented => {
-                if now_ms >= issued.expire_ms {
+                if issued.revoked {
+                    Err(Refusal::Revoked)
+                } else if now_ms >= issued.expire_ms {
                     Err(Refusal::Expired)
                 } else {
                     Ok(())
                 }
             }
             _ => Err(Refusal::Replaced),
+        }
+    }
+
+    /// Revokes `presented`; `true` if it is the current token of some pair (expired or
+    /// not, revoked before or not: an expired token can still be renewed, so revoking
+    /// it matters). A replaced token is refused already and is left alone.
+    pub fn revoke(&self, presented: &str) -> bool {
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        // A scan, not a lookup by claims: revocation must not depend on the token
+        // being well-formed, and a sandbox holds a handful of pairs.
+        match current.values_mut().find(|i| i.token == presented) {
+            Some(issued) => {
+                issued.revoked = true;
+                true
+            }
+            None => false,
         }
     }
 }
@@ -112,6 +141,7 @@ fn issue(
         Issued {
             token: token.clone(),
             expire_ms,
+            revoked: false,
         },
     );
     token

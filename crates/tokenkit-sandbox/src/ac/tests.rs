@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{AcConfig, AcUser};
+use super::{AcCluster, AcConfig, AcUrl, AcUrls, AcUser};
 use crate::{Sandbox, SandboxConfig};
 
 async fn start(ac: AcConfig) -> Sandbox {
@@ -19,7 +19,7 @@ async fn start(ac: AcConfig) -> Sandbox {
 async fn call(sandbox: &Sandbox, route: &str, headers: &[(&str, &str)]) -> Value {
     let url = format!("{}/ac/openapi/v2/{route}", sandbox.base_url());
     let client = reqwest::Client::new();
-    let mut request = if route == "tokens/state" {
+    let mut request = if route == "tokens/state" || route == "center" {
         client.get(url)
     } else {
         client.post(url)
@@ -233,4 +233,187 @@ async fn missing_and_foreign_tokens() {
             "10004"
         );
     }
+}
+
+/// `POST /_sandbox/ac/revoke`.
+async fn revoke(sandbox: &Sandbox, token: &str) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}{}", sandbox.base_url(), super::REVOKE_PATH))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "token": token }).to_string())
+        .send()
+        .await
+        .expect("admin answers");
+    assert_eq!(response.status(), 200);
+    serde_json::from_slice(&response.bytes().await.expect("body")).expect("JSON")
+}
+
+#[tokio::test]
+async fn center_describes_the_tokens_region_with_a_disabled_efile_url() {
+    let sandbox = start(AcConfig::default()).await;
+    let region_token = token(&login(&sandbox).await[1]);
+    let reply = call(&sandbox, "center", &[("token", &region_token)]).await;
+    assert_eq!(reply["code"], "0", "{reply}");
+    assert_eq!(reply["msg"], "success");
+    let regions = reply["data"].as_array().expect("a list");
+    assert_eq!(regions.len(), 1, "{reply}");
+    let region = &regions[0];
+    assert_eq!(region["id"], "11112");
+    assert_eq!(region["name"], "华东一区");
+    assert_eq!(region["clusterUserInfo"]["userName"], "demo");
+    assert_eq!(region["clusterUserInfo"]["homePath"], "/public/home/demo");
+    let entry = |list: &str, i: usize| region[list][i].clone();
+    assert_eq!(
+        entry("hpcUrls", 0),
+        serde_json::json!({"url": "https://hpc-11112.sandbox.invalid:65443",
+                           "enable": "true", "version": "1.0"})
+    );
+    assert_eq!(
+        entry("efileUrls", 0),
+        serde_json::json!({"url": "https://efile-11112-old.sandbox.invalid:65443",
+                           "enable": "false", "version": "1.0"})
+    );
+    assert_eq!(entry("efileUrls", 1)["enable"], "true");
+    assert_eq!(
+        entry("efileUrls", 1)["url"],
+        "https://efile-11112.sandbox.invalid:65443"
+    );
+    assert_eq!(
+        entry("aiUrls", 0)["url"],
+        "https://ai-11112.sandbox.invalid:65443"
+    );
+    assert_eq!(sandbox.stats().get("ac.center"), 1);
+}
+
+#[tokio::test]
+async fn center_lists_configured_urls() {
+    let sandbox = start(AcConfig {
+        clusters: vec![
+            AcCluster::new("0", "ac"),
+            AcCluster::new("7", "本地").with_urls(AcUrls {
+                hpc: vec![
+                    AcUrl::disabled("http://127.0.0.1:1"),
+                    AcUrl::enabled("http://127.0.0.1:2"),
+                ],
+                ..AcUrls::default()
+            }),
+        ],
+        ..AcConfig::default()
+    })
+    .await;
+    let region_token = token(&login(&sandbox).await[1]);
+    let reply = call(&sandbox, "center", &[("token", &region_token)]).await;
+    let region = &reply["data"][0];
+    assert_eq!(region["id"], "7");
+    assert_eq!(region["hpcUrls"][0]["enable"], "false");
+    assert_eq!(region["hpcUrls"][1]["url"], "http://127.0.0.1:2");
+    assert_eq!(region["efileUrls"], serde_json::json!([]));
+    assert_eq!(region["aiUrls"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn center_refusals() {
+    let sandbox = start(AcConfig::default()).await;
+    let platform = token(&login(&sandbox).await[0]);
+    let reply = call(&sandbox, "center", &[("token", &platform)]).await;
+    assert_eq!(reply["code"], "10009", "a platform token names no region");
+    assert_eq!(reply["msg"], "没有权限访问接口");
+    assert!(reply["data"].is_null());
+    assert_eq!(call(&sandbox, "center", &[]).await["code"], "10003");
+    assert_eq!(
+        call(&sandbox, "center", &[("token", "not-a-jwt")]).await["code"],
+        "10004"
+    );
+    // A replaced token is refused as by tokens/state.
+    let old = token(&login(&sandbox).await[1]);
+    assert_eq!(
+        call(&sandbox, "tokens/next", &[("token", &old)]).await["code"],
+        "0"
+    );
+    assert_eq!(
+        call(&sandbox, "center", &[("token", &old)]).await["code"],
+        "10008"
+    );
+    assert_eq!(sandbox.stats().get("ac.center"), 4);
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused_by_center() {
+    let sandbox = start(AcConfig {
+        ttl: Duration::from_millis(300),
+        ..AcConfig::default()
+    })
+    .await;
+    let region_token = token(&login(&sandbox).await[1]);
+    assert_eq!(
+        call(&sandbox, "center", &[("token", &region_token)]).await["code"],
+        "0"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let reply = call(&sandbox, "center", &[("token", &region_token)]).await;
+    assert_eq!(reply["code"], "10008", "{reply}");
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_everywhere_and_a_login_replaces_it() {
+    let sandbox = start(AcConfig::default()).await;
+    let regions = login(&sandbox).await;
+    let (platform, revoked) = (token(&regions[0]), token(&regions[1]));
+    assert_eq!(
+        revoke(&sandbox, &revoked).await,
+        serde_json::json!({"revoked": true})
+    );
+    for route in ["tokens/state", "tokens/next", "center"] {
+        let reply = call(&sandbox, route, &[("token", &revoked)]).await;
+        assert_eq!(reply["code"], "10008", "{route}: {reply}");
+        assert!(
+            reply["msg"].as_str().is_some_and(|m| m.contains("吊销")),
+            "{route}: {reply}"
+        );
+    }
+    // Revoking one region leaves the others alone.
+    assert_eq!(
+        call(&sandbox, "tokens/state", &[("token", &platform)]).await["code"],
+        "0"
+    );
+    let fresh = login(&sandbox).await;
+    assert_eq!(token(&fresh[0]), platform, "unrevoked: the same token");
+    let replacement = token(&fresh[1]);
+    assert_ne!(
+        replacement, revoked,
+        "a login never returns a revoked token"
+    );
+    assert_eq!(
+        call(&sandbox, "center", &[("token", &replacement)]).await["code"],
+        "0"
+    );
+    assert_eq!(
+        call(&sandbox, "tokens/state", &[("token", &revoked)]).await["code"],
+        "10008"
+    );
+    // The replaced token is no pair's current token any more; garbage never was.
+    assert_eq!(revoke(&sandbox, &revoked).await["revoked"], false);
+    assert_eq!(revoke(&sandbox, "not-a-jwt").await["revoked"], false);
+    assert_eq!(
+        sandbox.stats().get("ac.revoke"),
+        0,
+        "admin is not platform traffic"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_can_be_revoked_and_then_not_renewed() {
+    let sandbox = start(AcConfig {
+        ttl: Duration::ZERO,
+        ..AcConfig::default()
+    })
+    .await;
+    let expired = token(&login(&sandbox).await[1]);
+    assert_eq!(revoke(&sandbox, &expired).await["revoked"], true);
+    let reply = call(&sandbox, "tokens/next", &[("token", &expired)]).await;
+    assert_eq!(reply["code"], "10008");
+    assert!(
+        reply["msg"].as_str().is_some_and(|m| m.contains("吊销")),
+        "{reply}"
+    );
 }

@@ -11,12 +11,28 @@
 //!   the other claims of the seed's sample token.
 //! - `POST /_sandbox/bo/sessions` with `{"userId": "..."}` answers
 //!   `{"accessToken": "...", "refreshToken": "..."}`: what a login gives.
+//! - `GET /_sandbox/bo/whoami` with `Authorization: Bearer <accessToken>` stands in for
+//!   a protected bo API, so it is counted (`bo.whoami`) and fault-injected like the
+//!   platform routes: `{"success": true, "data": {"userId", "userName", "pushName"}}`
+//!   for an access token the sandbox issued (session or refresh) that verifies, has
+//!   not passed its `exp` and was not revoked, else HTTP 401 with
+//!   `{"success": false, "code": 401, "message": "token无效或已过期", "error":
+//!   {"errorCode": "TOKEN_INVALID", "errorText": "access token is invalid or expired"}}`.
+//!   A refresh does not retire earlier access tokens (it rotates refresh tokens).
+//! - `POST /_sandbox/bo/revoke` with `{"token": "<accessToken>"}` (admin: not counted,
+//!   never fault-injected) answers `{"revoked": true}` if the sandbox issued that access
+//!   token, else `{"revoked": false}` (400 without a string `token`); `whoami` then
+//!   refuses it.
 //!
-//! Error codes (ours; the seed documents none): 400 missing or invalid parameter, 401
-//! refresh token unknown, used or expired, 403 `XverifyApi` refused, 404 unknown
-//! `XownerId`; all in the seed's `success: false` shape with HTTP 200.
+//! Error codes of the refresh route (ours; the seed documents none): 400 missing or
+//! invalid parameter, 401 refresh token unknown, used or expired, 403 `XverifyApi`
+//! refused, 404 unknown `XownerId`; all in the seed's `success: false` shape with
+//! HTTP 200.
 
+mod access;
 mod reply;
+#[cfg(test)]
+mod tests;
 mod verify;
 
 use std::collections::{HashMap, HashSet};
@@ -41,6 +57,10 @@ use verify::{Expected, SeenGuids};
 pub const REFRESH_PATH: &str = "/bo/api/v3/auth/token/refresh";
 /// The admin route that creates a session.
 pub const SESSIONS_PATH: &str = "/_sandbox/bo/sessions";
+/// The protected route that answers whose an access token is.
+pub const WHOAMI_PATH: &str = "/_sandbox/bo/whoami";
+/// The admin route that revokes an access token.
+pub const REVOKE_PATH: &str = "/_sandbox/bo/revoke";
 
 /// Settings of the emulated bo platform.
 #[derive(Debug, Clone)]
@@ -92,6 +112,7 @@ struct Book {
     live: HashMap<String, Session>,
     used: HashSet<String>,
     guids: SeenGuids,
+    access: access::AccessLedger,
 }
 
 struct Bo {
@@ -108,9 +129,11 @@ pub(crate) fn routes(common: Common, config: BoConfig) -> Router {
     });
     let platform = Router::new()
         .route(REFRESH_PATH, get(refresh))
+        .route(WHOAMI_PATH, get(access::whoami))
         .with_state(Arc::clone(&state));
     Router::new()
         .route(SESSIONS_PATH, post(create_session))
+        .route(REVOKE_PATH, post(access::revoke))
         .with_state(state)
         .merge(common.platform_routes("bo", platform))
 }
@@ -146,7 +169,9 @@ impl Bo {
         let (iat, ttl) = (now / 1000, self.config.ttl.as_secs() as i64);
         let expires = SystemTime::UNIX_EPOCH + Duration::from_secs((iat + ttl).max(0) as u64);
         // The claims of the seed's sample token, plus a jti so tokens issued within the
-        // same second differ.
+        // same second differ (and so the ledger can tell them apart).
+        let jti = uuid::Uuid::new_v4().to_string();
+        book.access.issue(&jti, session);
         let access = crate::jwt::mint_hs256(
             &self.common.jwt_key,
             &json!({
@@ -155,7 +180,7 @@ impl Bo {
                 "open_id": "", "telephone": "", "push_name": session.push_name,
                 "dep_id": "", "sys_id": "", "merge_user_id": "", "area_code": "",
                 "role_id": "development", "developer": "1",
-                "jti": uuid::Uuid::new_v4().to_string(),
+                "jti": jti,
                 "nbf": iat, "exp": iat + ttl, "iat": iat,
             }),
         );
@@ -331,16 +356,4 @@ async fn create_session(State(bo): State<Arc<Bo>>, body: Option<Json<Value>>) ->
     let minted = bo.mint_session(&mut book, &session);
     Json(json!({"accessToken": minted["accessToken"], "refreshToken": minted["refreshToken"]}))
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_seed_expires_claim_format() {
-        // 2021-02-25 18:22:37 Beijing = 1614248557 (the seed token's exp).
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_614_248_557);
-        assert_eq!(slash_time(t), "2021/2/25 18:22:37");
-    }
 }

@@ -76,7 +76,7 @@ pub(crate) async fn issue_ticket(
 }
 
 impl Ilab {
-    fn lock(&self) -> std::sync::MutexGuard<'_, super::state::State> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, super::state::State> {
         // Every update is a single map operation: a poisoned state is still consistent.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -134,6 +134,9 @@ pub(crate) fn exchange(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value 
     };
     let minted = mint::mint(&ilab.jwt_key, appid, &grant, ilab.config.ttl);
     grant.original_ati.clone_from(&minted.access_jti);
+    state
+        .access
+        .issue(&grant.id, &minted.access_jti, minted.expires_ms);
     state.add_grant(grant.clone());
     match dialect {
         Dialect::OAuth => mint::oauth_body(&minted, &grant.un, &grant.dis),
@@ -189,8 +192,13 @@ pub(crate) fn refresh(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
     }
     grant.refreshes += 1;
     let grant = grant.clone();
-    drop(state);
+    // Minted under the lock so the spent refresh and the new current access token (which
+    // retires the previous one for `data_upload`) are recorded together.
     let minted = mint::mint(&ilab.jwt_key, appid, &grant, ilab.config.ttl);
+    state
+        .access
+        .issue(&grant.id, &minted.access_jti, minted.expires_ms);
+    drop(state);
     // As in the seed's §1.2 example, the refresh answer carries the user id in `dis`.
     match dialect {
         Dialect::OAuth => mint::oauth_body(&minted, &grant.un, &grant.un),

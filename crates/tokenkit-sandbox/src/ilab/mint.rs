@@ -17,7 +17,8 @@ pub(crate) struct Minted {
     pub(crate) access_jti: String,
     pub(crate) refresh: String,
     created_ms: i64,
-    expires_ms: i64,
+    /// When the access token expires, to the millisecond (its `exp` is rounded up).
+    pub(crate) expires_ms: i64,
     ttl: Duration,
 }
 

@@ -7,14 +7,33 @@
 //! grant's original refresh token may refresh. Tokens are HS256 JWTs with the claims of
 //! the seed's examples; times are 13-digit strings, display times Beijing time.
 //!
-//! Admin: `POST /_sandbox/ilab/tickets` with `{"un": "...", "dis": "..."}` answers
-//! `{"ticket": "<ticket>", "ticket_url_encoded": "<as in a launch URL>"}`: a user
-//! clicking "我要做实验".
+//! The token-protected route: `POST /open/api/v2/data_upload?access_token=…` (§1.4)
+//! with a JSON record. It accepts only the grant's *current* access token (the
+//! exchange's, then each refresh's new one), unexpired and unrevoked, and refuses with
+//! `{"code": 1}` (no `access_token`), `{"code": 2, "msg": "access_token无效或已过期"}`
+//! (any other token refusal: unknown, expired, refreshed away, revoked) or
+//! `{"code": 3, "msg": "<names the field>"}` (the body is not an object with non-empty
+//! string `username` — the token's `un` —, `title` and `originId`). Success is
+//! `{"code": 0, "msg": "上传成功"}`; one record is kept per (appid, username,
+//! originId), so a re-sent record replaces the earlier upload.
+//!
+//! Admin (not counted, never fault-injected):
+//!
+//! - `POST /_sandbox/ilab/tickets` with `{"un": "...", "dis": "..."}` answers
+//!   `{"ticket": "<ticket>", "ticket_url_encoded": "<as in a launch URL>"}`: a user
+//!   clicking "我要做实验";
+//! - `GET /_sandbox/ilab/records` answers `{"records": [<uploaded bodies>]}`;
+//! - `POST /_sandbox/ilab/revoke` with `{"token": "<access token>"}` answers
+//!   `{"revoked": true}` if it was its grant's current access token, else
+//!   `{"revoked": false}` (400 without a string `token`). The grant's refresh token is
+//!   not affected: a refresh issues a new, accepted access token.
 
+mod access;
 mod handlers;
 mod mint;
 mod params;
 mod state;
+mod upload;
 
 #[cfg(test)]
 mod tests;
@@ -23,7 +42,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
 
 use crate::Common;
 use handlers::{Dialect, exchange, refresh, route};
@@ -32,6 +51,12 @@ use handlers::{Dialect, exchange, refresh, route};
 pub const DEFAULT_APPID: &str = "1681600222748241929";
 /// The default secret (the seed's example).
 pub const DEFAULT_SECRET: &str = "123456";
+/// The result-reporting route (§1.4).
+pub const DATA_UPLOAD_PATH: &str = "/open/api/v2/data_upload";
+/// The admin route that lists the uploaded records.
+pub const RECORDS_PATH: &str = "/_sandbox/ilab/records";
+/// The admin route that revokes an access token.
+pub const REVOKE_PATH: &str = "/_sandbox/ilab/revoke";
 
 /// Settings of the emulated ilab platform.
 #[derive(Debug, Clone)]
@@ -85,11 +110,14 @@ pub(crate) fn routes(common: Common, config: IlabConfig) -> Router {
         .route("/oauth/token/refreshtoken", route(refresh, Dialect::OAuth))
         .route("/open/api/v2/token", route(exchange, Dialect::V2))
         .route("/open/api/v2/token/refresh", route(refresh, Dialect::V2))
+        .route(DATA_UPLOAD_PATH, post(upload::data_upload))
         .with_state(ilab.clone());
     // Admin routes are outside `platform_routes`: never counted as platform traffic,
     // never hit by injected faults.
     let admin = Router::new()
         .route("/_sandbox/ilab/tickets", post(handlers::issue_ticket))
+        .route(RECORDS_PATH, get(upload::list_records))
+        .route(REVOKE_PATH, post(access::revoke))
         .with_state(ilab);
     common.platform_routes("ilab", platform).merge(admin)
 }

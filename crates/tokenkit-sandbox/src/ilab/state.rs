@@ -1,5 +1,6 @@
-//! What the emulated platform remembers: tickets (single use, with an expiry) and
-//! grants (the refreshes spent, and which token is the grant's original).
+//! What the emulated platform remembers: tickets (single use, with an expiry), grants
+//! (the refreshes spent, and which token is the grant's original), the access tokens it
+//! accepts and the records uploaded with them.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -7,6 +8,9 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tokio::time::Instant;
+
+use super::access::Ledger;
+use super::upload::Records;
 
 /// A ticket handed to a user who clicked "我要做实验".
 #[derive(Debug)]
@@ -39,6 +43,10 @@ pub(crate) struct State {
     grants: HashMap<String, Grant>,
     /// Original access token `jti` → grant id, for the `open/api/v2` refresh (§1.3).
     by_original_access: HashMap<String, String>,
+    /// The access tokens issued and which of them each grant may still use.
+    pub(crate) access: Ledger,
+    /// What `data_upload` stored.
+    pub(crate) records: Records,
 }
 
 /// Why a ticket cannot be exchanged.

@@ -333,3 +333,266 @@ fn the_signature_check_accepts_both_known_answer_vectors() {
             .is_some()
     );
 }
+
+/// The exchange's access and refresh tokens for a fresh ticket of `un`.
+async fn grant(sandbox: &Sandbox, un: &str) -> (String, String) {
+    let t = ticket(sandbox, un).await;
+    let body = exchange(sandbox, &t).await;
+    assert_eq!(body["code"], 0, "{body}");
+    let text = |f: &str| body[f].as_str().expect("a token").to_owned();
+    (text("access_token"), text("refresh_token"))
+}
+
+fn record(un: &str, origin_id: &str, score: u32) -> Value {
+    serde_json::json!({
+        "username": un, "title": "虚拟仿真实验", "status": 1, "score": score,
+        "startTime": 1_711_111_313_941_i64, "endTime": 1_711_112_313_941_i64,
+        "timeUsed": 1000, "appid": APPID, "originId": origin_id,
+        "steps": [{"seq": 1, "title": "实验操作", "score": score}],
+    })
+}
+
+/// `POST /open/api/v2/data_upload` with `query` exactly as written (no encoding).
+async fn upload_raw(sandbox: &Sandbox, query: &str, body: &Value) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}{}?{query}",
+            sandbox.base_url(),
+            super::DATA_UPLOAD_PATH
+        ))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(
+        response.status(),
+        200,
+        "refusals are coded, not HTTP errors"
+    );
+    response.json_value().await
+}
+
+/// `data_upload` with the token percent-encoded exactly once.
+async fn upload(sandbox: &Sandbox, token: &str, body: &Value) -> Value {
+    let encoded = percent_encoding::utf8_percent_encode(token, percent_encoding::NON_ALPHANUMERIC);
+    upload_raw(sandbox, &format!("access_token={encoded}"), body).await
+}
+
+async fn admin(sandbox: &Sandbox, path: &str, body: Option<Value>) -> Value {
+    let url = format!("{}{path}", sandbox.base_url());
+    let client = reqwest::Client::new();
+    let request = match body {
+        Some(body) => client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string()),
+        None => client.get(url),
+    };
+    let response = request.send().await.expect("admin answers");
+    assert_eq!(response.status(), 200);
+    response.json_value().await
+}
+
+async fn revoke(sandbox: &Sandbox, token: &str) -> Value {
+    let body = serde_json::json!({ "token": token });
+    admin(sandbox, super::REVOKE_PATH, Some(body)).await
+}
+
+#[tokio::test]
+async fn data_upload_accepts_the_current_token_and_keeps_one_record_per_origin_id() {
+    let sandbox = start(super::IlabConfig::default()).await;
+    let (access, _) = grant(&sandbox, "u1").await;
+    let ok = upload(&sandbox, &access, &record("u1", "r-1", 60)).await;
+    assert_eq!(ok, serde_json::json!({"code": 0, "msg": "上传成功"}));
+    // A retry of the same record after a timeout replaces it.
+    assert_eq!(
+        upload(&sandbox, &access, &record("u1", "r-1", 86)).await["code"],
+        0
+    );
+    assert_eq!(
+        upload(&sandbox, &access, &record("u1", "r-2", 70)).await["code"],
+        0
+    );
+    let records = admin(&sandbox, super::RECORDS_PATH, None).await;
+    let records = records["records"].as_array().expect("a list").clone();
+    assert_eq!(records, [record("u1", "r-1", 86), record("u1", "r-2", 70)]);
+    assert_eq!(sandbox.stats().get("ilab.data_upload"), 3);
+    assert_eq!(
+        sandbox.stats().get("ilab.records"),
+        0,
+        "admin is not platform traffic"
+    );
+}
+
+#[tokio::test]
+async fn data_upload_token_refusals() {
+    let sandbox = start(super::IlabConfig::default()).await;
+    let (access, refresh_token) = grant(&sandbox, "u1").await;
+    let body = record("u1", "r-1", 60);
+    let missing = upload_raw(&sandbox, "", &body).await;
+    assert_eq!(missing["code"], 1, "{missing}");
+    assert!(
+        missing["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("access_token"))
+    );
+    assert_eq!(
+        upload_raw(&sandbox, "access_token=", &body).await["code"],
+        1
+    );
+    let refused = upload(&sandbox, "not-a-token", &body).await;
+    assert_eq!(
+        refused,
+        serde_json::json!({"code": 2, "msg": "access_token无效或已过期"})
+    );
+    // Tokens of the main platform contain `+ / =`: an unknown one, correctly encoded,
+    // is refused like any unknown token, not with a 500.
+    let unknown = upload_raw(&sandbox, "access_token=ab%2Bcd%2Fef%3D%3D", &body).await;
+    assert_eq!(unknown["code"], 2, "{unknown}");
+    // An unencoded `+` arrives as a space: the token no longer verifies.
+    assert_eq!(
+        upload_raw(&sandbox, "access_token=ab+cd", &body).await["code"],
+        2
+    );
+    let spaced = format!("access_token={access}+");
+    assert_eq!(upload_raw(&sandbox, &spaced, &body).await["code"], 2);
+    // Encoded twice, the token does not round-trip either.
+    let once = percent_encoding::utf8_percent_encode(&access, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    let twice = percent_encoding::utf8_percent_encode(&once, percent_encoding::NON_ALPHANUMERIC);
+    assert_eq!(
+        upload_raw(&sandbox, &format!("access_token={twice}"), &body).await["code"],
+        2
+    );
+    // The refresh token is not an access token.
+    assert_eq!(upload(&sandbox, &refresh_token, &body).await["code"], 2);
+    // A token signed with another key is not ours.
+    let foreign = crate::jwt::mint_hs256(b"other", &claims_of(&access).into());
+    assert_eq!(upload(&sandbox, &foreign, &body).await["code"], 2);
+    // Encoded exactly once (every non-alphanumeric byte), the real token is accepted.
+    assert_eq!(
+        upload_raw(&sandbox, &format!("access_token={once}"), &body).await["code"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn data_upload_body_refusals_name_the_field() {
+    let sandbox = start(super::IlabConfig::default()).await;
+    let (access, _) = grant(&sandbox, "u1").await;
+    for field in ["username", "title", "originId"] {
+        let mut body = record("u1", "r-1", 60);
+        body.as_object_mut().expect("an object").remove(field);
+        let refused = upload(&sandbox, &access, &body).await;
+        assert_eq!(refused["code"], 3, "{field}: {refused}");
+        assert!(
+            refused["msg"].as_str().is_some_and(|m| m.contains(field)),
+            "{field}: {refused}"
+        );
+    }
+    let someone_else = upload(&sandbox, &access, &record("u2", "r-1", 60)).await;
+    assert_eq!(someone_else["code"], 3);
+    assert!(
+        someone_else["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("username"))
+    );
+    let not_an_object = upload(&sandbox, &access, &serde_json::json!([1])).await;
+    assert_eq!(not_an_object["code"], 3);
+    let records = admin(&sandbox, super::RECORDS_PATH, None).await;
+    assert_eq!(records, serde_json::json!({"records": []}));
+}
+
+#[tokio::test]
+async fn a_refreshed_away_access_token_is_refused_with_code_2() {
+    let sandbox = start(super::IlabConfig::default()).await;
+    let (old, refresh_token) = grant(&sandbox, "u1").await;
+    let body = record("u1", "r-1", 60);
+    assert_eq!(upload(&sandbox, &old, &body).await["code"], 0);
+    let renewed = refresh(&sandbox, &refresh_token).await;
+    assert_eq!(renewed["code"], 0, "{renewed}");
+    let new = renewed["access_token"].as_str().expect("a token");
+    assert_eq!(upload(&sandbox, &old, &body).await["code"], 2);
+    assert_eq!(upload(&sandbox, new, &body).await["code"], 0);
+    // Another grant of the same user is independent.
+    let (other, _) = grant(&sandbox, "u1").await;
+    assert_eq!(upload(&sandbox, &other, &body).await["code"], 0);
+    assert_eq!(upload(&sandbox, new, &body).await["code"], 0);
+    assert_eq!(
+        admin(&sandbox, super::RECORDS_PATH, None).await["records"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "same appid, user and originId: one record"
+    );
+}
+
+#[tokio::test]
+async fn the_v2_refresh_also_retires_the_original_access_token() {
+    let sandbox = start(super::IlabConfig::default()).await;
+    let t = ticket(&sandbox, "u1").await;
+    let sig = sign(&t);
+    let body = call(
+        &sandbox,
+        "/open/api/v2/token",
+        &[("ticket", &t), ("appid", APPID), ("signature", &sig)],
+    )
+    .await;
+    let original = body["access_token"].as_str().expect("a token").to_owned();
+    let sig = sign(&original);
+    let params = [
+        ("access_token", original.as_str()),
+        ("appid", APPID),
+        ("signature", &sig),
+    ];
+    let renewed = call(&sandbox, "/open/api/v2/token/refresh", &params).await;
+    let new = renewed["access_token"].as_str().expect("a token");
+    let record = record("u1", "r-1", 60);
+    assert_eq!(upload(&sandbox, &original, &record).await["code"], 2);
+    assert_eq!(upload(&sandbox, new, &record).await["code"], 0);
+    // The original still refreshes: that is what it is for in this dialect.
+    assert_eq!(
+        call(&sandbox, "/open/api/v2/token/refresh", &params).await["code"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_access_token_is_refused_and_a_refresh_recovers() {
+    let sandbox = start(super::IlabConfig::default()).await;
+    let (access, refresh_token) = grant(&sandbox, "u1").await;
+    let body = record("u1", "r-1", 60);
+    assert_eq!(
+        revoke(&sandbox, &access).await,
+        serde_json::json!({"revoked": true})
+    );
+    assert_eq!(upload(&sandbox, &access, &body).await["code"], 2);
+    // Revoking the access token leaves the grant's refresh token alone.
+    let renewed = refresh(&sandbox, &refresh_token).await;
+    assert_eq!(renewed["code"], 0, "{renewed}");
+    let new = renewed["access_token"].as_str().expect("a token");
+    assert_eq!(upload(&sandbox, new, &body).await["code"], 0);
+    assert_eq!(
+        revoke(&sandbox, &access).await["revoked"],
+        false,
+        "refreshed away"
+    );
+    assert_eq!(revoke(&sandbox, &refresh_token).await["revoked"], false);
+    assert_eq!(revoke(&sandbox, "garbage").await["revoked"], false);
+    assert_eq!(sandbox.stats().get("ilab.revoke"), 0);
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refused_with_code_2() {
+    let sandbox = start(super::IlabConfig {
+        ttl: Duration::from_millis(300),
+        ..super::IlabConfig::default()
+    })
+    .await;
+    let (access, _) = grant(&sandbox, "u1").await;
+    let body = record("u1", "r-1", 60);
+    assert_eq!(upload(&sandbox, &access, &body).await["code"], 0);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(upload(&sandbox, &access, &body).await["code"], 2);
+}
