@@ -108,6 +108,16 @@ pub struct AcClient {
 }
 
 impl AcClient {
+    /// Authenticated calls with this client's self.http settings (no redirects, its
+    /// timeouts): the tokens of `cache` in the `token` header, one renewal and one
+    /// repeat when the platform refuses them ([`AcScheme`](crate::AcScheme)).
+    pub fn calls(
+        &self,
+        cache: std::sync::Arc<tokenkit_core::TokenCache>,
+    ) -> tokenkit_core::auth::AuthClient {
+        tokenkit_core::auth::AuthClient::new(self.http.client().clone(), crate::AcScheme, cache)
+    }
+
     /// A builder for the platform at `base_url` (scheme, host and port).
     pub fn builder(base_url: impl Into<String>) -> AcClientBuilder {
         AcClientBuilder {

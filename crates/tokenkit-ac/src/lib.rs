@@ -32,6 +32,7 @@ mod client;
 mod provider;
 mod region;
 pub mod reply;
+mod scheme;
 mod token;
 
 pub use claims::{AcClaims, AccountStatus};
@@ -39,6 +40,7 @@ pub use client::{AcClient, AcClientBuilder, DEFAULT_ASSUMED_LIFETIME};
 pub use provider::{AcProvider, RENEWAL_WINDOW};
 pub use region::{ClusterSelector, Login, Region};
 pub use reply::is_token_refused;
+pub use scheme::AcScheme;
 
 /// The platform name in errors.
 pub const PLATFORM: &str = "ac";

@@ -66,6 +66,16 @@ pub struct BoClientBuilder {
 }
 
 impl BoClient {
+    /// Authenticated calls with this client's self.http settings: the tokens of `cache` as
+    /// `Authorization: Bearer`, one refresh and one repeat when the platform refuses
+    /// them ([`BoScheme`](crate::BoScheme)).
+    pub fn calls(
+        &self,
+        cache: std::sync::Arc<tokenkit_core::TokenCache>,
+    ) -> tokenkit_core::auth::AuthClient {
+        tokenkit_core::auth::AuthClient::new(self.http.client().clone(), crate::BoScheme, cache)
+    }
+
     /// Starts a client for the platform at `base_url`, for the project `owner_id`
     /// (`XownerId`), proving requests with `signer` (`XverifyApi`); all three are
     /// required by §3.1.

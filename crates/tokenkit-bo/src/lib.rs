@@ -25,6 +25,7 @@ mod client;
 mod provider;
 pub mod rejection;
 mod response;
+mod scheme;
 mod session;
 mod user;
 mod verify;
@@ -32,6 +33,7 @@ mod verify;
 pub use client::{BoClient, BoClientBuilder, CONTENT_TYPE_VALUE, NodeJsMode, REFRESH_PATH};
 pub use provider::BoProvider;
 pub use response::{EPOCH_MS_THRESHOLD, expiry};
+pub use scheme::BoScheme;
 pub use session::BoSession;
 pub use user::TokenUser;
 pub use verify::{

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use crate::redact::excerpt;
+
 /// Why a request failed before the platform could answer it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -117,6 +119,37 @@ pub enum Error {
         status: String,
     },
 
+    /// An authenticated call was refused because of its token, the token was renewed,
+    /// and the platform refused the renewed token too. The call is not repeated a
+    /// third time: a platform that refuses a fresh token means something else (the
+    /// account lacks a permission, the token is for another region).
+    #[error("{platform}: the platform refused the renewed token too ({}); the call was not repeated again", refusal_summary(*.status, .code.as_deref(), .message))]
+    TokenRefused {
+        /// Platform name.
+        platform: &'static str,
+        /// The HTTP status of the second refusal.
+        status: u16,
+        /// The platform's code in that refusal, if it sent one.
+        code: Option<String>,
+        /// The platform's message, with the tokens sent scrubbed out.
+        message: String,
+    },
+
+    /// An authenticated call was refused because of its token and could not be repeated
+    /// with the renewed token: its body is a stream, which cannot be sent twice. The
+    /// token *was* renewed, so sending a new request works.
+    #[error("{platform}: the token was refused ({}) and the request cannot be repeated: its body is a stream that cannot be cloned; the token was renewed, so a new request will carry the new one", refusal_summary(*.status, .code.as_deref(), .message))]
+    NotRepeatable {
+        /// Platform name.
+        platform: &'static str,
+        /// The HTTP status of the refusal.
+        status: u16,
+        /// The platform's code in the refusal, if it sent one.
+        code: Option<String>,
+        /// The platform's message, with the token sent scrubbed out.
+        message: String,
+    },
+
     /// The configuration is unusable (a key of the wrong length, a bad URL, …).
     #[error("configuration error: {0}")]
     Config(String),
@@ -160,119 +193,23 @@ fn details_suffix(details: &[(&'static str, String)]) -> String {
     format!(" [{}]", parts.join(", "))
 }
 
+fn refusal_summary(status: u16, code: Option<&str>, message: &str) -> String {
+    let mut out = format!("HTTP {status}");
+    if let Some(code) = code {
+        out.push_str(&format!(", code {code}"));
+    }
+    if !message.is_empty() {
+        out.push_str(&format!(", platform message: {message:?}"));
+    }
+    out
+}
+
 fn status_suffix(status: Option<u16>) -> String {
     status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
 }
 
 fn humanize(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
-}
-
-/// Runs of token-like characters at least this long are redacted from excerpts.
-const TOKEN_LIKE_RUN: usize = 24;
-
-/// The first [`EXCERPT_LEN`] characters of a body, lossily decoded, for error messages.
-/// Anything that looks like a token (a long run of base64/JWT characters) is replaced by
-/// `[redacted]`, so an excerpt of a half-valid success body cannot leak a credential.
-pub fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_LEN * 4)]);
-    let redacted = redact_token_like(&redact_sensitive_values(&text));
-    let mut out: String = redacted.chars().take(EXCERPT_LEN).collect();
-    if redacted.chars().count() > EXCERPT_LEN {
-        out.push('…');
-    }
-    out
-}
-
-/// JSON keys whose string values are withheld from excerpts, however short.
-fn is_sensitive_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    [
-        "token",
-        "secret",
-        "password",
-        "ticket",
-        "signature",
-        "verify",
-    ]
-    .iter()
-    .any(|s| key.contains(s))
-}
-
-/// Replaces the string value of every sensitive key (`"refresh_token": "…"`) with
-/// `[redacted]`: a loose scan that tolerates a truncated or broken body.
-fn redact_sensitive_values(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    let mut last_string: Option<String> = None;
-    let mut value_is_sensitive = false;
-    while let Some(c) = chars.next() {
-        if c == '"' {
-            let mut content = String::new();
-            let mut closed = false;
-            while let Some(d) = chars.next() {
-                if d == '\\' {
-                    content.push(d);
-                    if let Some(e) = chars.next() {
-                        content.push(e);
-                    }
-                    continue;
-                }
-                if d == '"' {
-                    closed = true;
-                    break;
-                }
-                content.push(d);
-            }
-            out.push('"');
-            if value_is_sensitive {
-                out.push_str("[redacted]");
-                value_is_sensitive = false;
-                last_string = None;
-            } else {
-                out.push_str(&content);
-                last_string = Some(content);
-            }
-            if closed {
-                out.push('"');
-            }
-            continue;
-        }
-        if c == ':' {
-            value_is_sensitive = last_string.as_deref().is_some_and(is_sensitive_key);
-        } else if !c.is_whitespace() {
-            value_is_sensitive = false;
-        }
-        if !c.is_whitespace() && c != ':' {
-            last_string = None;
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn redact_token_like(text: &str) -> String {
-    let is_token_char = |c: char| c.is_ascii_alphanumeric() || "-_.+/=".contains(c);
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.chars().count() >= TOKEN_LIKE_RUN {
-            out.push_str("[redacted]");
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if is_token_char(c) {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
 }
 
 impl Error {
@@ -355,6 +292,8 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Transient { .. } | Self::LeaseWaitTimeout { .. } => true,
+            // The token was renewed: the same call, sent again, carries the new one.
+            Self::NotRepeatable { .. } => true,
             Self::Store { transient, .. } => *transient,
             _ => false,
         }
@@ -371,6 +310,13 @@ impl Error {
         }
     }
 
+    /// Whether a platform refused the token of an authenticated call (even after the
+    /// one renewal the call is allowed), see [`Error::TokenRefused`] and
+    /// [`Error::NotRepeatable`].
+    pub fn is_token_refused(&self) -> bool {
+        matches!(self, Self::TokenRefused { .. } | Self::NotRepeatable { .. })
+    }
+
     /// Whether the request may have taken effect (do not repeat a spending operation).
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(self, Self::OutcomeUnknown { .. })
@@ -380,6 +326,7 @@ impl Error {
     pub fn platform_code(&self) -> Option<&str> {
         match self {
             Self::Rejected { code, .. } => Some(code),
+            Self::TokenRefused { code, .. } | Self::NotRepeatable { code, .. } => code.as_deref(),
             _ => None,
         }
     }
@@ -387,7 +334,9 @@ impl Error {
     /// The platform's own message, for a platform refusal.
     pub fn platform_message(&self) -> Option<&str> {
         match self {
-            Self::Rejected { message, .. } => Some(message),
+            Self::Rejected { message, .. }
+            | Self::TokenRefused { message, .. }
+            | Self::NotRepeatable { message, .. } => Some(message),
             _ => None,
         }
     }
@@ -400,7 +349,9 @@ impl Error {
             | Self::Malformed { platform, .. }
             | Self::OutcomeUnknown { platform, .. }
             | Self::ReauthRequired { platform, .. }
-            | Self::Suspended { platform, .. } => Some(platform),
+            | Self::Suspended { platform, .. }
+            | Self::TokenRefused { platform, .. }
+            | Self::NotRepeatable { platform, .. } => Some(platform),
             _ => None,
         }
     }
@@ -482,22 +433,6 @@ mod tests {
                 .to_string()
                 .contains("[errorCode \"E1\", errorText \"bad\"]"),
             "{detailed}"
-        );
-    }
-
-    #[test]
-    fn excerpt_is_bounded() {
-        let body = "x".repeat(10_000);
-        let e = excerpt(body.as_bytes());
-        assert!(e.chars().count() <= EXCERPT_LEN + 1);
-        assert_eq!(excerpt(b"\xff\xfe<html>"), "\u{fffd}\u{fffd}<html>");
-        let body =
-            br#"{"code":0,"refresh_token":"eyJhbGciOiJIUzI1NiJ9.eyJ1biI6ImEifQ.c2lnbmF0dXJl"}"#;
-        let e = excerpt(body);
-        assert!(!e.contains("eyJ"), "{e}");
-        assert!(
-            e.contains("refresh_token") && e.contains("[redacted]"),
-            "{e}"
         );
     }
 }

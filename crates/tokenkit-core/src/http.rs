@@ -188,38 +188,46 @@ impl Http {
         }
     }
 
-    /// Classifies a transport error. reqwest's own message is not kept: it names the
-    /// URL, whose query may hold a ticket or a signature.
     fn transport_error(
         &self,
         e: &reqwest::Error,
         spend: Spend,
         started: tokio::time::Instant,
     ) -> Error {
-        let transient = |kind| Error::Transient {
-            platform: self.platform,
-            kind,
-            status: None,
-            excerpt: String::new(),
-        };
-        if e.is_builder() {
-            return Error::config(format!(
-                "{}: the request could not be built (check the base URL)",
-                self.platform
-            ));
-        }
-        if e.is_connect() {
-            return transient(TransientKind::Connect);
-        }
-        match spend {
-            Spend::Yes(operation) => Error::OutcomeUnknown {
-                platform: self.platform,
-                operation,
-                waited: started.elapsed(),
-            },
-            Spend::No if e.is_timeout() => transient(TransientKind::Timeout),
-            Spend::No => transient(TransientKind::Interrupted),
-        }
+        transport_error(self.platform, e, spend, started)
+    }
+}
+
+/// Classifies a transport error. reqwest's own message is not kept: it names the URL,
+/// whose query may hold a ticket, a signature or a token.
+pub(crate) fn transport_error(
+    platform: &'static str,
+    e: &reqwest::Error,
+    spend: Spend,
+    started: tokio::time::Instant,
+) -> Error {
+    let transient = |kind| Error::Transient {
+        platform,
+        kind,
+        status: None,
+        excerpt: String::new(),
+    };
+    if e.is_builder() {
+        return Error::config(format!(
+            "{platform}: the request could not be built (check the base URL)"
+        ));
+    }
+    if e.is_connect() {
+        return transient(TransientKind::Connect);
+    }
+    match spend {
+        Spend::Yes(operation) => Error::OutcomeUnknown {
+            platform,
+            operation,
+            waited: started.elapsed(),
+        },
+        Spend::No if e.is_timeout() => transient(TransientKind::Timeout),
+        Spend::No => transient(TransientKind::Interrupted),
     }
 }
 
@@ -273,7 +281,7 @@ impl Response {
             platform: self.platform,
             kind,
             status: Some(self.status),
-            excerpt: crate::error::excerpt(&self.body),
+            excerpt: crate::redact::excerpt(&self.body),
         })
     }
 

@@ -11,6 +11,7 @@
 //! - [`http`]: the HTTP plumbing every platform crate uses.
 //! - [`lenient`], [`jwt`], [`civil`]: decoding helpers.
 
+pub mod auth;
 pub mod cache;
 pub mod civil;
 mod error;
@@ -19,15 +20,22 @@ pub mod http;
 pub mod jwt;
 pub mod lenient;
 mod provider;
+mod redact;
 mod secret;
 pub mod store;
 mod token;
 
 pub use async_trait::async_trait;
 pub use cache::{Backoff, CacheConfig, CachedToken, TokenCache, TokenCacheBuilder, TokenGuard};
-pub use error::{EXCERPT_LEN, Error, TransientKind, excerpt};
+pub use error::{EXCERPT_LEN, Error, TransientKind};
 pub use expiry::{Arrival, Expiry, ExpiryEstimate};
 pub use provider::{RefreshPolicy, TokenProvider};
+pub use redact::{excerpt, scrub};
+/// The HTTP client crate the authenticated-call layer works with.
+pub use reqwest;
+/// The middleware crate [`auth::AuthMiddleware`] plugs into.
+#[cfg(feature = "middleware")]
+pub use reqwest_middleware;
 pub use secret::{AccessToken, AppSecret, Password, RefreshToken, Secret, SecretKey};
 pub use store::{CasOutcome, FileStore, Lease, MemoryStore, TokenStore, Versioned};
 pub use token::{Cluster, Grant, Metadata, Token, TokenRecord, UserIdentity};

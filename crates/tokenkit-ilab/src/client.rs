@@ -111,6 +111,17 @@ impl IlabClientBuilder {
 }
 
 impl IlabClient {
+    /// Authenticated data calls with this client's self.inner.http settings: the tokens of
+    /// `cache` in the `access_token` query parameter, one refresh (within the grant's
+    /// budget) and one repeat on `code 2` ([`IlabScheme`](crate::IlabScheme)).
+    pub fn calls(&self, cache: Arc<tokenkit_core::TokenCache>) -> tokenkit_core::auth::AuthClient {
+        tokenkit_core::auth::AuthClient::new(
+            self.inner.http.client().clone(),
+            crate::IlabScheme,
+            cache,
+        )
+    }
+
     /// A builder: the platform's base URL (`https://host:8180`), the experiment's
     /// `appid` and its `secret`.
     pub fn builder(

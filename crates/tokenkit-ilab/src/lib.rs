@@ -31,6 +31,7 @@ mod dialect;
 mod provider;
 mod registry;
 mod reply;
+mod scheme;
 mod signature;
 mod ticket;
 
@@ -43,6 +44,7 @@ pub use dialect::{ACCESS_TOKEN_PARAM, Dialect, REFRESH_TOKEN_PARAM};
 pub use provider::{IlabProvider, compact};
 pub use registry::{Session, SessionRegistry};
 pub use reply::REFRESH_BUDGET;
+pub use scheme::{IlabScheme, TOKEN_INVALID};
 pub use signature::{HexCase, signature};
 pub use ticket::Ticket;
 pub use tokenkit_core::Error;

@@ -1,0 +1,142 @@
+//! [`AuthClient`]: authenticated calls for users without a middleware stack.
+
+use std::sync::Arc;
+
+use reqwest::{IntoUrl, Method, RequestBuilder};
+
+use super::TokenScheme;
+use super::call::{Authenticator, CallError, Transport};
+use crate::http::{Spend, transport_error};
+use crate::{Error, TokenCache};
+
+/// A `reqwest::Client` that puts the cache's token on every request and, when the
+/// platform refuses that token, renews it once and repeats the request once.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use tokenkit_core::auth::{AuthClient, Placement, Refusal, TokenScheme, Answer};
+/// # use tokenkit_core::{AccessToken, Error, TokenCache};
+/// # #[derive(Debug)] struct MyScheme;
+/// # impl TokenScheme for MyScheme {
+/// #     fn platform(&self) -> &'static str { "my" }
+/// #     fn apply(&self, r: &mut reqwest::Request, t: &AccessToken) -> Result<(), Error> { Placement::Bearer.apply(r, t) }
+/// #     fn refusal(&self, a: &Answer<'_>) -> Option<Refusal> { (a.status() == 401).then(Refusal::by_status) }
+/// # }
+/// # async fn run(cache: Arc<TokenCache>) -> Result<(), Error> {
+/// let calls = AuthClient::new(reqwest::Client::new(), MyScheme, cache);
+/// let response = calls.send(calls.get("https://api.example/v1/me")).await?;
+/// println!("{}", response.status());
+/// # Ok(()) }
+/// ```
+///
+/// Errors are tokenkit's: transport failures as [`Error::Transient`] (or
+/// [`Error::OutcomeUnknown`] for a request that is not idempotent and got no answer),
+/// a second refusal as [`Error::TokenRefused`], a refused request with a streaming
+/// body as [`Error::NotRepeatable`], and whatever the cache says when no token can be
+/// had. None of them holds the token or a URL.
+#[derive(Debug, Clone)]
+pub struct AuthClient {
+    http: reqwest::Client,
+    auth: Authenticator,
+}
+
+impl AuthClient {
+    /// Calls through `http` with the tokens of `cache`, presented as `scheme` says.
+    pub fn new(http: reqwest::Client, scheme: impl TokenScheme, cache: Arc<TokenCache>) -> Self {
+        Self::with_scheme(http, Arc::new(scheme), cache)
+    }
+
+    /// Like [`AuthClient::new`], with a shared scheme.
+    pub fn with_scheme(
+        http: reqwest::Client,
+        scheme: Arc<dyn TokenScheme>,
+        cache: Arc<TokenCache>,
+    ) -> Self {
+        Self {
+            http,
+            auth: Authenticator { scheme, cache },
+        }
+    }
+
+    /// A request builder on the underlying client; send it with [`AuthClient::send`].
+    pub fn request(&self, method: Method, url: impl IntoUrl) -> RequestBuilder {
+        self.http.request(method, url)
+    }
+
+    /// A `GET` builder.
+    pub fn get(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// A `POST` builder.
+    pub fn post(&self, url: impl IntoUrl) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// Builds and sends `request` with the token, recovering from one refusal.
+    pub async fn send(&self, request: RequestBuilder) -> Result<reqwest::Response, Error> {
+        let request = request.build().map_err(|_| {
+            Error::config(format!(
+                "{}: the request could not be built (check the URL)",
+                self.auth.scheme.platform()
+            ))
+        })?;
+        self.execute(request).await
+    }
+
+    /// Sends `request` with the token, recovering from one refusal.
+    pub async fn execute(&self, request: reqwest::Request) -> Result<reqwest::Response, Error> {
+        let spend = if request.method().is_idempotent() {
+            Spend::No
+        } else {
+            Spend::Yes("request")
+        };
+        let mut direct = Direct {
+            http: &self.http,
+            started: tokio::time::Instant::now(),
+        };
+        match self.auth.call(request, &mut direct).await {
+            Ok(response) => Ok(response),
+            Err(CallError::Auth(error)) => Err(error),
+            Err(CallError::Transport(error)) => Err(transport_error(
+                self.auth.scheme.platform(),
+                &error,
+                spend,
+                direct.started,
+            )),
+        }
+    }
+
+    /// The cache the tokens come from.
+    pub fn cache(&self) -> &Arc<TokenCache> {
+        &self.auth.cache
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> &Arc<dyn TokenScheme> {
+        &self.auth.scheme
+    }
+
+    /// The underlying client.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
+/// reqwest's client as the transport.
+struct Direct<'c> {
+    http: &'c reqwest::Client,
+    started: tokio::time::Instant,
+}
+
+impl Transport for Direct<'_> {
+    type Error = reqwest::Error;
+
+    fn send(
+        &mut self,
+        request: reqwest::Request,
+    ) -> impl Future<Output = Result<reqwest::Response, reqwest::Error>> + Send {
+        self.started = tokio::time::Instant::now();
+        self.http.execute(request)
+    }
+}
