@@ -5,113 +5,19 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-#[path = "support/traces.rs"]
-mod traces;
+#[path = "support/auth.rs"]
+mod fixtures;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokenkit_core::auth::{Answer, AuthClient, AuthMiddleware, Placement, Refusal, TokenScheme};
-use tokenkit_core::{
-    AccessToken, Arrival, Error, Expiry, Token, TokenCache, TokenProvider, async_trait,
-};
+use fixtures::{Bearer, Counting, Query, client, setup};
+use tokenkit_core::Error;
+use tokenkit_core::auth::{AuthClient, AuthMiddleware};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// Tokens `SENTINEL-tok-1`, `SENTINEL-tok-2`, … ; counts logins and renewals.
-#[derive(Debug, Default)]
-struct Counting {
-    issued: AtomicU32,
-    fetches: AtomicU32,
-    refreshes: AtomicU32,
-    /// Renewals fail, and so does every login after the first (a spent ilab grant).
-    refuse_refresh: bool,
-    /// Give every token this suffix (`+/=` for query tests).
-    suffix: &'static str,
-}
-
-impl Counting {
-    fn next(&self) -> Token {
-        let n = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
-        Token::new(
-            format!("SENTINEL-tok-{n}{}", self.suffix),
-            Expiry::after(Arrival::now(), Duration::from_secs(3600)),
-        )
-    }
-}
-
-#[async_trait]
-impl TokenProvider for Counting {
-    async fn fetch(&self) -> Result<Token, Error> {
-        let earlier = self.fetches.fetch_add(1, Ordering::SeqCst);
-        if self.refuse_refresh && earlier > 0 {
-            return Err(Error::reauth("test", "the ticket was used"));
-        }
-        Ok(self.next())
-    }
-    async fn refresh(&self, _current: &Token) -> Result<Token, Error> {
-        self.refreshes.fetch_add(1, Ordering::SeqCst);
-        if self.refuse_refresh {
-            return Err(Error::reauth("test", "the budget is spent"));
-        }
-        Ok(self.next())
-    }
-}
-
-/// `Authorization: Bearer`; a refusal is HTTP 401 or `{"code": "STALE"}`.
-#[derive(Debug)]
-struct Bearer;
-
-impl TokenScheme for Bearer {
-    fn platform(&self) -> &'static str {
-        "test"
-    }
-    fn apply(&self, request: &mut reqwest::Request, token: &AccessToken) -> Result<(), Error> {
-        Placement::Bearer.apply(request, token)
-    }
-    fn refusal(&self, answer: &Answer<'_>) -> Option<Refusal> {
-        if answer.status() == 401 {
-            return Some(Refusal::by_status());
-        }
-        let code = answer.json_field("code")?;
-        (code == "STALE").then(|| Refusal::with_code(code, answer.json_message()))
-    }
-}
-
-/// The token in the `access_token` query parameter; a refusal is `{"code": 2}`.
-#[derive(Debug)]
-struct Query;
-
-impl TokenScheme for Query {
-    fn platform(&self) -> &'static str {
-        "test"
-    }
-    fn apply(&self, request: &mut reqwest::Request, token: &AccessToken) -> Result<(), Error> {
-        Placement::query("access_token").apply(request, token)
-    }
-    fn refusal(&self, answer: &Answer<'_>) -> Option<Refusal> {
-        (answer.json_field("code")? == "2").then(Refusal::by_status)
-    }
-    fn scrub_url(&self, url: &mut reqwest::Url) {
-        Placement::query("access_token").scrub_url(url);
-    }
-}
-
-fn setup(provider: Counting) -> (Arc<Counting>, Arc<TokenCache>) {
-    let provider = Arc::new(provider);
-    let cache = Arc::new(TokenCache::builder_arc(provider.clone()).build());
-    (provider, cache)
-}
-
-fn client(scheme: impl TokenScheme, cache: &Arc<TokenCache>) -> AuthClient {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_millis(800))
-        .build()
-        .expect("client");
-    AuthClient::new(http, scheme, Arc::clone(cache))
-}
 
 fn bearer(n: u32) -> String {
     format!("Bearer SENTINEL-tok-{n}")
@@ -542,37 +448,4 @@ async fn the_middleware_types_its_errors_and_scrubs_transport_urls() {
         .expect_err("refused connection");
     let text = format!("{error} {error:?}");
     assert!(!text.contains("SENTINEL"), "{text}");
-}
-
-#[test]
-fn secrets_stay_out_of_traces_and_errors() {
-    let traces = traces::Traces::capture();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let text = runtime.block_on(async {
-        let server = MockServer::start().await;
-        Mock::given(wiremock::matchers::any())
-            .respond_with(ResponseTemplate::new(200).set_body_string(
-                r#"{"code":2,"msg":"bad access_token=SENTINEL-tok-1%2B%2F%3D SENTINEL-tok-2+/="}"#,
-            ))
-            .mount(&server)
-            .await;
-        let (_, cache) = setup(Counting {
-            suffix: "+/=",
-            ..Counting::default()
-        });
-        let calls = client(Query, &cache);
-        let error = calls
-            .send(calls.get(format!("{}/x", server.uri())))
-            .await
-            .expect_err("refused twice");
-        format!("{error} {error:?}")
-    });
-    let logged = traces.text();
-    assert!(logged.contains("refused the token"), "{logged}");
-    for text in [&text, &logged] {
-        assert!(!text.contains("SENTINEL"), "{text}");
-    }
 }
