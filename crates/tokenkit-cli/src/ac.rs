@@ -11,6 +11,7 @@ use tokenkit::TokenCache;
 use tokenkit::ac::{AcClaims, AcClient, AcProvider, ClusterSelector, Region};
 
 use crate::output::{self, CliResult, print_json, print_token, rfc3339, secret_from};
+use crate::refused::RefusedArgs;
 use crate::store::StoreArgs;
 
 const PASSWORD_ENV: &str = "TOKENKIT_AC_PASSWORD";
@@ -40,7 +41,9 @@ pub enum Command {
         json: bool,
     },
     /// Print a valid token of one cluster, logging in or renewing only when needed
-    /// (keep it with `--store` so that runs and processes share one token).
+    /// (keep it with `--store` so that runs and processes share one token); after the
+    /// platform refused a token, pass it as `--refused` (or TOKENKIT_REFUSED_TOKEN) to
+    /// get it renewed (`tokens/next`, else a new login) once.
     Token {
         #[command(flatten)]
         account: Account,
@@ -49,6 +52,8 @@ pub enum Command {
         cluster: String,
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        refused: RefusedArgs,
         /// Print one JSON object instead of the bare token.
         #[arg(long)]
         json: bool,
@@ -131,6 +136,7 @@ pub async fn run(command: Command) -> CliResult {
             account,
             cluster,
             store,
+            refused,
             json,
         } => {
             let key = account.key(&cluster);
@@ -144,7 +150,7 @@ pub async fn run(command: Command) -> CliResult {
                 .store(store.open(false).await?)
                 .key(key)
                 .build();
-            let token = cache.token().await?;
+            let token = refused.token(&cache).await?;
             print_token(&token, json, token_json);
             Ok(())
         }

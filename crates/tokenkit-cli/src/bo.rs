@@ -11,6 +11,7 @@ use tokenkit::bo::{BoClient, BoProvider, NodeJsMode, TokenUser, VerifyEncoding, 
 use tokenkit::{Token, TokenCache};
 
 use crate::output::{CliResult, print_json, print_token, rfc3339, secret_from, token_json};
+use crate::refused::RefusedArgs;
 use crate::store::StoreArgs;
 
 const DES_KEY_ENV: &str = "TOKENKIT_BO_DES_KEY";
@@ -22,7 +23,9 @@ pub enum Command {
     /// Exchange a refresh token for a new access token (and, usually, a new refresh token).
     Refresh(RefreshArgs),
     /// Print a valid access token of a stored session (see `refresh --store`),
-    /// refreshing it only when needed and storing every rotated refresh token.
+    /// refreshing it only when needed and storing every rotated refresh token; after
+    /// the platform refused a token, pass it as `--refused` (or TOKENKIT_REFUSED_TOKEN)
+    /// to get it refreshed once.
     Token(TokenArgs),
 }
 
@@ -52,6 +55,8 @@ pub struct TokenArgs {
     session: String,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    refused: RefusedArgs,
     /// Print one JSON object instead of the bare token.
     #[arg(long)]
     json: bool,
@@ -138,7 +143,7 @@ async fn token(args: TokenArgs) -> CliResult {
         .store(args.store.open(false).await?)
         .key(key)
         .build();
-    let token = cache.token().await?;
+    let token = args.refused.token(&cache).await?;
     print_token(&token, args.json, json_of);
     Ok(())
 }

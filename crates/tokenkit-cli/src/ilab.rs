@@ -12,6 +12,7 @@ use tokenkit::ilab::{
 use tokenkit::{Grant, Token, TokenCache};
 
 use crate::output::{CliResult, print_json, print_token, rfc3339, secret_from, token_json};
+use crate::refused::RefusedArgs;
 use crate::store::StoreArgs;
 
 const SECRET_ENV: &str = "TOKENKIT_ILAB_SECRET";
@@ -42,8 +43,9 @@ pub enum Command {
         json: bool,
     },
     /// Print a valid access token of a stored grant (see `exchange --store`),
-    /// refreshing it only when it is about to expire; exits 3 when the user must
-    /// relaunch the experiment.
+    /// refreshing it only when it is about to expire, or once after the platform refused
+    /// it (`--refused`, or TOKENKIT_REFUSED_TOKEN); exits 3 when the user must relaunch
+    /// the experiment (the grant's 2 refreshes are spent).
     Token {
         #[command(flatten)]
         app: App,
@@ -52,6 +54,8 @@ pub enum Command {
         session: String,
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        refused: RefusedArgs,
         /// Print one JSON object instead of the bare token.
         #[arg(long)]
         json: bool,
@@ -148,6 +152,7 @@ pub async fn run(command: Command) -> CliResult {
             app,
             session,
             store,
+            refused,
             json,
         } => {
             let key = session_key(&app.appid, &session);
@@ -155,7 +160,7 @@ pub async fn run(command: Command) -> CliResult {
                 .store(store.open(true).await?)
                 .key(key)
                 .build();
-            let token = cache.token().await?;
+            let token = refused.token(&cache).await?;
             print_token(&token, json, ilab_json);
         }
         Command::Refresh {

@@ -8,6 +8,7 @@ mod demo;
 mod ilab;
 mod inspect;
 mod output;
+mod refused;
 mod sandbox;
 mod store;
 
