@@ -111,10 +111,10 @@ impl AcClient {
     /// Authenticated calls with this client's self.http settings (no redirects, its
     /// timeouts): the tokens of `cache` in the `token` header, one renewal and one
     /// repeat when the platform refuses them ([`AcScheme`](crate::AcScheme)).
-    pub fn calls(
-        &self,
-        cache: std::sync::Arc<tokenkit_core::TokenCache>,
-    ) -> tokenkit_core::auth::AuthClient {
+    pub fn calls<C>(&self, cache: std::sync::Arc<C>) -> tokenkit_core::auth::AuthClient
+    where
+        C: AsRef<tokenkit_core::TokenCache> + Send + Sync + 'static,
+    {
         tokenkit_core::auth::AuthClient::new(self.http.client().clone(), crate::AcScheme, cache)
     }
 

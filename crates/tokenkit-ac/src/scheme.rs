@@ -14,7 +14,7 @@ use crate::reply::INSUFFICIENT_PERMISSION;
 /// use std::sync::Arc;
 /// use tokenkit_ac::{AcClient, AcProvider, ClusterSelector};
 /// use tokenkit_core::TokenCache;
-/// /// # async fn run() -> Result<(), tokenkit_core::Error> {
+/// # async fn run() -> Result<(), tokenkit_core::Error> {
 /// let client = AcClient::builder("https://api01.example.com:65102")
 ///     .user("alice").password("s3cret").org_id("org").build()?;
 /// let cache = Arc::new(TokenCache::new(AcProvider::new(client.clone(), ClusterSelector::id("11112"))));

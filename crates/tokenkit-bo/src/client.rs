@@ -69,10 +69,10 @@ impl BoClient {
     /// Authenticated calls with this client's self.http settings: the tokens of `cache` as
     /// `Authorization: Bearer`, one refresh and one repeat when the platform refuses
     /// them ([`BoScheme`](crate::BoScheme)).
-    pub fn calls(
-        &self,
-        cache: std::sync::Arc<tokenkit_core::TokenCache>,
-    ) -> tokenkit_core::auth::AuthClient {
+    pub fn calls<C>(&self, cache: std::sync::Arc<C>) -> tokenkit_core::auth::AuthClient
+    where
+        C: AsRef<tokenkit_core::TokenCache> + Send + Sync + 'static,
+    {
         tokenkit_core::auth::AuthClient::new(self.http.client().clone(), crate::BoScheme, cache)
     }
 

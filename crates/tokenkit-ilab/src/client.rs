@@ -114,7 +114,10 @@ impl IlabClient {
     /// Authenticated data calls with this client's self.inner.http settings: the tokens of
     /// `cache` in the `access_token` query parameter, one refresh (within the grant's
     /// budget) and one repeat on `code 2` ([`IlabScheme`](crate::IlabScheme)).
-    pub fn calls(&self, cache: Arc<tokenkit_core::TokenCache>) -> tokenkit_core::auth::AuthClient {
+    pub fn calls<C>(&self, cache: std::sync::Arc<C>) -> tokenkit_core::auth::AuthClient
+    where
+        C: AsRef<tokenkit_core::TokenCache> + Send + Sync + 'static,
+    {
         tokenkit_core::auth::AuthClient::new(
             self.inner.http.client().clone(),
             crate::IlabScheme,

@@ -69,6 +69,14 @@ impl Session {
     }
 }
 
+/// A session holds its grant's cache: `client.calls(session)` makes authenticated data
+/// calls with this user's tokens.
+impl AsRef<TokenCache> for Session {
+    fn as_ref(&self) -> &TokenCache {
+        &self.cache
+    }
+}
+
 /// The sessions of one experiment, keyed by platform user (`un`).
 ///
 /// ```no_run

@@ -17,7 +17,8 @@ use crate::lenient;
 /// use reqwest::header::HeaderMap;
 /// use tokenkit_core::auth::Answer;
 /// let headers = HeaderMap::new();
-/// let answer = Answer::new(reqwest::StatusCode::OK, &headers, Some(br#"{"code": 10008, "msg": "权限不足"}"#));
+/// let body = r#"{"code": 10008, "msg": "权限不足"}"#.as_bytes();
+/// let answer = Answer::new(reqwest::StatusCode::OK, &headers, Some(body));
 /// assert_eq!(answer.json_field("code").as_deref(), Some("10008"));
 /// assert_eq!(answer.json_field("msg").as_deref(), Some("权限不足"));
 /// ```

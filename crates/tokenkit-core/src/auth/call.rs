@@ -29,14 +29,39 @@ pub(crate) enum CallError<E> {
     Auth(Error),
 }
 
+/// Where authenticated calls take their tokens: a [`TokenCache`], or anything that
+/// holds one (an ilab session), shared.
+pub type SharedCache = Arc<dyn AsRef<TokenCache> + Send + Sync>;
+
 /// A scheme and the cache whose tokens it presents.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Authenticator {
     pub(crate) scheme: Arc<dyn TokenScheme>,
-    pub(crate) cache: Arc<TokenCache>,
+    pub(crate) cache: SharedCache,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("scheme", &self.scheme)
+            .field("cache", self.cache())
+            .finish()
+    }
 }
 
 impl Authenticator {
+    pub(crate) fn new<C>(scheme: Arc<dyn TokenScheme>, cache: Arc<C>) -> Self
+    where
+        C: AsRef<TokenCache> + Send + Sync + 'static,
+    {
+        Self { scheme, cache }
+    }
+
+    /// The cache.
+    pub(crate) fn cache(&self) -> &TokenCache {
+        AsRef::<TokenCache>::as_ref(&*self.cache)
+    }
+
     /// Sends `request` with the current token. On a refusal of that token: invalidate
     /// it (one renewal however many calls saw the refusal), then repeat the request
     /// once with the new token. Everything else is returned as it came.
@@ -61,7 +86,7 @@ impl Authenticator {
             "the platform refused the token; renewing it and repeating the call once"
         );
         let renewed = self
-            .cache
+            .cache()
             .invalidate(&token)
             .await
             .map_err(CallError::Auth)?
@@ -96,7 +121,12 @@ impl Authenticator {
 
     async fn current<E>(&self) -> Result<Arc<CachedToken>, CallError<E>> {
         // An owned handle: the token is held across the request (one reference count).
-        Ok(self.cache.token().await.map_err(CallError::Auth)?.to_arc())
+        Ok(self
+            .cache()
+            .token()
+            .await
+            .map_err(CallError::Auth)?
+            .to_arc())
     }
 
     /// One send with `token`: the answer, or the refusal (status and the platform's

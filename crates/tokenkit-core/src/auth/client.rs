@@ -41,20 +41,27 @@ pub struct AuthClient {
 }
 
 impl AuthClient {
-    /// Calls through `http` with the tokens of `cache`, presented as `scheme` says.
-    pub fn new(http: reqwest::Client, scheme: impl TokenScheme, cache: Arc<TokenCache>) -> Self {
+    /// Calls through `http` with the tokens of `cache` (a shared [`TokenCache`], or
+    /// anything holding one, such as an ilab session), presented as `scheme` says.
+    pub fn new<C>(http: reqwest::Client, scheme: impl TokenScheme, cache: Arc<C>) -> Self
+    where
+        C: AsRef<TokenCache> + Send + Sync + 'static,
+    {
         Self::with_scheme(http, Arc::new(scheme), cache)
     }
 
     /// Like [`AuthClient::new`], with a shared scheme.
-    pub fn with_scheme(
+    pub fn with_scheme<C>(
         http: reqwest::Client,
         scheme: Arc<dyn TokenScheme>,
-        cache: Arc<TokenCache>,
-    ) -> Self {
+        cache: Arc<C>,
+    ) -> Self
+    where
+        C: AsRef<TokenCache> + Send + Sync + 'static,
+    {
         Self {
             http,
-            auth: Authenticator { scheme, cache },
+            auth: Authenticator::new(scheme, cache),
         }
     }
 
@@ -108,8 +115,8 @@ impl AuthClient {
     }
 
     /// The cache the tokens come from.
-    pub fn cache(&self) -> &Arc<TokenCache> {
-        &self.auth.cache
+    pub fn cache(&self) -> &TokenCache {
+        self.auth.cache()
     }
 
     /// The scheme.

@@ -45,15 +45,22 @@ pub struct AuthMiddleware {
 }
 
 impl AuthMiddleware {
-    /// Presents the tokens of `cache` as `scheme` says.
-    pub fn new(scheme: impl TokenScheme, cache: Arc<TokenCache>) -> Self {
+    /// Presents the tokens of `cache` (a shared [`TokenCache`], or anything holding
+    /// one) as `scheme` says.
+    pub fn new<C>(scheme: impl TokenScheme, cache: Arc<C>) -> Self
+    where
+        C: AsRef<TokenCache> + Send + Sync + 'static,
+    {
         Self::with_scheme(Arc::new(scheme), cache)
     }
 
     /// Like [`AuthMiddleware::new`], with a shared scheme.
-    pub fn with_scheme(scheme: Arc<dyn TokenScheme>, cache: Arc<TokenCache>) -> Self {
+    pub fn with_scheme<C>(scheme: Arc<dyn TokenScheme>, cache: Arc<C>) -> Self
+    where
+        C: AsRef<TokenCache> + Send + Sync + 'static,
+    {
         Self {
-            auth: Authenticator { scheme, cache },
+            auth: Authenticator::new(scheme, cache),
         }
     }
 }

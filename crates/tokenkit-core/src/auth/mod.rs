@@ -30,6 +30,7 @@ mod middleware;
 mod scheme;
 
 pub use answer::Answer;
+pub use call::SharedCache;
 pub use client::AuthClient;
 #[cfg(feature = "middleware")]
 pub use middleware::AuthMiddleware;

@@ -161,7 +161,7 @@ impl Placement {
             Self::Query(name) => {
                 let url = request.url_mut();
                 if query_has(url, name) {
-                    retain_query(url, |n| n != name);
+                    retain_query(url, |pair| !is_named(pair, name));
                 }
                 // form-urlencoding: `+` → %2B, `/` → %2F, `=` → %3D, exactly once.
                 url.query_pairs_mut()
@@ -171,42 +171,52 @@ impl Placement {
         Ok(())
     }
 
-    /// Replaces the token in `url` (query placements) with `redacted`.
+    /// Replaces the token in `url` (query placements) with `redacted`. It works on
+    /// the raw query, so the other parameters keep their exact encoding.
     pub fn scrub_url(&self, url: &mut Url) {
-        if let Self::Query(name) = self
-            && query_has(url, name)
-        {
-            let pairs: Vec<(String, String)> = url
-                .query_pairs()
-                .map(|(n, v)| {
-                    let v = if n == name.as_ref() {
-                        "redacted".into()
-                    } else {
-                        v
-                    };
-                    (n.into_owned(), v.into_owned())
-                })
-                .collect();
-            url.query_pairs_mut().clear().extend_pairs(pairs);
+        let Self::Query(name) = self else {
+            return;
+        };
+        let Some(query) = url.query() else {
+            return;
+        };
+        if !query.split('&').any(|pair| is_named(pair, name)) {
+            return;
         }
+        let scrubbed: Vec<String> = query
+            .split('&')
+            .map(|pair| {
+                if is_named(pair, name) {
+                    format!("{name}=redacted")
+                } else {
+                    pair.to_owned()
+                }
+            })
+            .collect();
+        url.set_query(Some(&scrubbed.join("&")));
     }
+}
+
+/// Whether a raw `name=value` pair of a query is the parameter `name` (names are
+/// compared as sent; the placements' names need no encoding).
+fn is_named(pair: &str, name: &str) -> bool {
+    pair.split('=').next() == Some(name)
 }
 
 fn query_has(url: &Url, name: &str) -> bool {
-    url.query_pairs().any(|(n, _)| n == name)
+    url.query()
+        .is_some_and(|q| q.split('&').any(|pair| is_named(pair, name)))
 }
 
 fn retain_query(url: &mut Url, keep: impl Fn(&str) -> bool) {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(n, _)| keep(n))
-        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+    let kept: Vec<&str> = url
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty() && keep(pair))
         .collect();
-    if pairs.is_empty() {
-        url.set_query(None);
-    } else {
-        url.query_pairs_mut().clear().extend_pairs(pairs);
-    }
+    let kept = kept.join("&");
+    url.set_query((!kept.is_empty()).then_some(kept.as_str()));
 }
 
 #[cfg(test)]

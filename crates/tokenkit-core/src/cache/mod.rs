@@ -287,6 +287,13 @@ impl TokenCache {
     }
 }
 
+/// So authenticated calls can take a shared `TokenCache` or anything that holds one.
+impl AsRef<TokenCache> for TokenCache {
+    fn as_ref(&self) -> &TokenCache {
+        self
+    }
+}
+
 impl Drop for TokenCache {
     fn drop(&mut self) {
         if let Some(task) = self.background.get() {
