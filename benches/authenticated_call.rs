@@ -24,13 +24,17 @@ use tokenkit::sandbox::{Sandbox, SandboxConfig};
 const WARM_UP: usize = 500;
 const PAIRS: usize = 5_000;
 
-/// One platform's protected call, made bare (the token put on by hand) or through the
-/// layer.
+/// Builds the bare call: the token put on by hand.
+type BareCall = Box<dyn Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder>;
+/// Builds the same call for the layer, which puts the token on itself.
+type LayeredCall = Box<dyn Fn(&AuthClient) -> reqwest::RequestBuilder>;
+
+/// One platform's protected call, made bare or through the layer.
 struct Case {
     name: &'static str,
     calls: AuthClient,
-    bare: Box<dyn Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder>,
-    layered: Box<dyn Fn(&AuthClient) -> reqwest::RequestBuilder>,
+    bare: BareCall,
+    layered: LayeredCall,
 }
 
 async fn admin(base: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
