@@ -3,16 +3,19 @@
 //! Against the local sandbox with lifetimes of seconds instead of days, it shows:
 //! - the cache renewing the token (`tokens/next`) in the background before expiry,
 //!   while the service keeps calling the API;
-//! - a 10008 from an API call (another holder renewed the token, which replaced ours)
-//!   answered with `TokenCache::invalidate`;
+//! - API calls made through the authenticated-call layer (`client.calls(cache)`): a
+//!   10008 (another holder renewed the token, which replaced ours) is answered by one
+//!   renewal and one repeat of the call, with no code of ours;
 //! - a fall-back to a fresh login when renewal is refused because the token is past
 //!   its renewal window (24 h on the platform, 1 s here).
 //!
 //! Run with `cargo run --example ac_cluster --features ac,sandbox`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokenkit::ac::{AcClient, AcProvider, ClusterSelector, is_token_refused};
+use tokenkit::ac::{AcClient, AcProvider, ClusterSelector};
+use tokenkit::core::auth::AuthClient;
 use tokenkit::sandbox::ac::AcConfig;
 use tokenkit::sandbox::{Sandbox, SandboxConfig};
 use tokenkit::{Error, TokenCache};
@@ -36,16 +39,20 @@ async fn main() -> Result<(), Error> {
         .password("demo-password")
         .org_id("demo-org")
         .build()?;
-    let cache = TokenCache::new(AcProvider::new(
+    let cache = Arc::new(TokenCache::new(AcProvider::new(
         client.clone(),
         ClusterSelector::name("华东一区"),
-    ));
+    )));
+    // Every call carries the token in the `token` header; a 10008 for it renews once
+    // and repeats the call once.
+    let calls = client.calls(Arc::clone(&cache));
+    let center = format!("{}/ac/openapi/v2/center", sandbox.base_url());
 
     // A renewal replaces the old token at once, so a call that picked up the token just
-    // before a background renewal may get 10008: `call_api` handles it like any other.
+    // before a background renewal may get 10008: the layer handles it like any other.
     println!("1. calling the API for 5 s with a token that lives about 3 s:");
     for _ in 0..10 {
-        call_api(&cache, &client).await?;
+        call_api(&calls, &center).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let stats = sandbox.stats();
@@ -58,12 +65,17 @@ async fn main() -> Result<(), Error> {
     println!("2. another holder renews our token, which replaces it:");
     let ours = cache.token().await?.to_owned_token();
     client.renew(ours.access_token()).await?;
-    call_api(&cache, &client).await?;
+    let before = stats.get("ac.center");
+    call_api(&calls, &center).await?;
+    println!(
+        "   {} calls to the platform for one call of ours: refused (10008), renewed, repeated",
+        stats.get("ac.center") - before
+    );
 
     println!("3. idle past expiry and the renewal window:");
     let idle = cache.token().await?.to_owned_token();
     tokio::time::sleep_until(idle.expiry().deadline() + Duration::from_millis(2300)).await;
-    call_api(&cache, &client).await?;
+    call_api(&calls, &center).await?;
     println!(
         "   logins {}, renewals {} (the last one refused, then a login)",
         stats.get("ac.tokens"),
@@ -72,26 +84,22 @@ async fn main() -> Result<(), Error> {
     Ok(())
 }
 
-/// One API call with the cached token; on 10008 the token is invalidated (renewed,
-/// or replaced by a login) and the call is made once more.
-async fn call_api(cache: &TokenCache, client: &AcClient) -> Result<(), Error> {
-    let token = cache.token().await?;
-    // `tokens/state` stands in for any API call that takes the `token` header.
-    match client.state(token.access_token()).await {
-        Ok(answer) => {
-            println!(
-                "   API: {answer} ({:.1} s left)",
-                token.remaining().as_secs_f64()
-            );
-            Ok(())
-        }
-        Err(e) if is_token_refused(&e) => {
-            println!("   API answered {e}; invalidating");
-            let fresh = cache.invalidate(&token).await?;
-            let answer = client.state(fresh.access_token()).await?;
-            println!("   API after invalidate: {answer}");
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
+/// One API call through the layer: region discovery (`GET /ac/openapi/v2/center`),
+/// standing in for any call that takes the `token` header.
+async fn call_api(calls: &AuthClient, center: &str) -> Result<(), Error> {
+    let response = calls.send(calls.get(center)).await?;
+    let body = response
+        .bytes()
+        .await
+        .map_err(|_| Error::config("the answer could not be read"))?;
+    let answer: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| Error::config("the answer is not JSON"))?;
+    let region = &answer["data"][0];
+    let left = calls.cache().token().await?.remaining().as_secs_f64();
+    println!(
+        "   API: region {} (jobs at {}), token {left:.1} s left",
+        region["name"].as_str().unwrap_or("?"),
+        region["hpcUrls"][0]["url"].as_str().unwrap_or("?"),
+    );
+    Ok(())
 }
