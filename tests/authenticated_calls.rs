@@ -137,3 +137,29 @@ async fn a_renewal_racing_calls_in_flight_loses_none_of_them() {
         );
     }
 }
+
+#[tokio::test]
+async fn ilab_repeats_spend_refreshes_only_within_the_budget() {
+    let setup = setup(Platform::Ilab, Faults::default()).await;
+    setup.call(&setup.calls, 0).await.expect("first call");
+    for n in 1..=2 {
+        setup.revoke_current().await;
+        setup
+            .call(&setup.calls, n)
+            .await
+            .expect("recovered with a refresh");
+        assert_eq!(setup.sandbox.stats().get("ilab.refreshtoken"), n as u64);
+    }
+    setup.revoke_current().await;
+    let error = setup
+        .call(&setup.calls, 3)
+        .await
+        .expect_err("the budget is spent");
+    assert!(error.is_reauth_required(), "{error:?}");
+    assert!(error.to_string().contains("relaunch"), "{error}");
+    assert_eq!(
+        setup.sandbox.stats().get("ilab.refreshtoken"),
+        2,
+        "never a third refresh"
+    );
+}
