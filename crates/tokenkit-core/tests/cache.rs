@@ -15,6 +15,18 @@ fn cache(provider: Arc<Scripted>) -> TokenCache {
     TokenCache::builder_arc(provider).build()
 }
 
+/// Steps the paused clock 10 ms at a time until the provider has seen `n` refreshes;
+/// the instant it got there.
+async fn time_attempt(provider: &Scripted, n: u32) -> Instant {
+    for _ in 0..1000 {
+        if provider.refreshes() >= n {
+            return Instant::now();
+        }
+        sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no refresh number {n} within 10 s");
+}
+
 async fn settle() {
     // Let spawned tasks run (the paused clock auto-advances only when all are idle).
     for _ in 0..10 {
@@ -128,16 +140,23 @@ async fn a_failing_refresh_while_valid_keeps_serving_and_backs_off() {
     settle().await;
     sleep(Duration::from_millis(60)).await;
     assert_eq!(provider.refreshes(), 1, "one attempt, then backoff");
-    // Within the first backoff band [1 s, 2 s] no second attempt.
-    sleep(Duration::from_millis(900)).await;
-    assert_eq!(provider.refreshes(), 1);
-    // The retries come, further apart each time (2nd within 2 s, 3rd within 4 s more).
-    sleep(Duration::from_millis(1200)).await;
-    assert_eq!(provider.refreshes(), 2);
-    sleep(Duration::from_millis(1500)).await;
-    assert_eq!(provider.refreshes(), 2, "second backoff is at least 2 s");
-    sleep(Duration::from_millis(3000)).await;
-    assert_eq!(provider.refreshes(), 3);
+    // Each retry waits a jittered time in its band: [1 s, 2 s] after the first failure,
+    // [2 s, 4 s] after the second. The attempts are timed as they happen (10 ms steps
+    // of the paused clock), so the bands are checked whatever the jitter drew; a gap
+    // between two attempts also holds the 50 ms the failing call took.
+    let first = Instant::now();
+    let second = time_attempt(&provider, 2).await;
+    let gap = second - first;
+    assert!(
+        gap >= Duration::from_millis(940) && gap <= Duration::from_millis(2010),
+        "first backoff {gap:?}"
+    );
+    let third = time_attempt(&provider, 3).await;
+    let gap = third - second;
+    assert!(
+        gap >= Duration::from_millis(1990) && gap <= Duration::from_millis(4100),
+        "second backoff {gap:?}"
+    );
     // Meanwhile, callers were never refused while the token was valid, even in the
     // mandatory window.
     assert_eq!(
