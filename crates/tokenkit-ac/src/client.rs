@@ -1,50 +1,86 @@
-//! `AcClient`: the three token operations of the ac OpenAPI (PROTOCOLS.md §2.1–2.3).
+//! `AcClient`: the token operations of the ac OpenAPI (PROTOCOLS.md §2.1–2.3, §2.5) and
+//! the authenticated calls made with its tokens.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
+use tokenkit_core::auth::AuthClient;
 use tokenkit_core::http::{Http, HttpConfig, Response, Spend};
-use tokenkit_core::{AccessToken, Error, Password, Token};
+use tokenkit_core::{AccessToken, Error, Password, SecretKey, Token, TokenCache};
 
-use crate::region::{Login, Region, parse_regions};
 use crate::reply::{self, describe};
-use crate::{PLATFORM, token};
+use crate::{AcScheme, PLATFORM, token};
 
-const TOKENS: &str = "/ac/openapi/v2/tokens";
 const NEXT: &str = "/ac/openapi/v2/tokens/next";
 const STATE: &str = "/ac/openapi/v2/tokens/state";
 
-/// The lifetime given to a token that states no `expireTime` (an opaque token).
+/// The lifetime given to a token that states neither `expireTime` nor a JWT `exp`
+/// (an opaque token).
 pub const DEFAULT_ASSUMED_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// How the account logs in.
+#[derive(Debug, Clone)]
+pub(crate) enum Credentials {
+    /// `POST /ac/openapi/v2/tokens` with `user`, `password`, `orgId` (§2.1).
+    Password { password: Password, org_id: String },
+    /// `POST {auth}/api/user/v3/tokens` signed with the secret key (§2.5), the login
+    /// the platform recommends.
+    AccessKey {
+        access_key: String,
+        secret_key: SecretKey,
+    },
+}
 
 /// Builds an [`AcClient`].
 #[derive(Debug)]
 pub struct AcClientBuilder {
     base_url: String,
+    auth_url: Option<String>,
     user: Option<String>,
     password: Option<Password>,
     org_id: Option<String>,
+    access_key: Option<(String, SecretKey)>,
     http: HttpConfig,
     assumed_lifetime: Duration,
 }
 
 impl AcClientBuilder {
-    /// The login name (header `user`).
+    /// The login name (header `user`), for either login.
     pub fn user(mut self, user: impl Into<String>) -> Self {
         self.user = Some(user.into());
         self
     }
 
-    /// The password (header `password`, sent as a sensitive header).
+    /// The password (header `password`, sent as a sensitive header); with
+    /// [`AcClientBuilder::org_id`], the password login.
     pub fn password(mut self, password: impl Into<Password>) -> Self {
         self.password = Some(password.into());
         self
     }
 
-    /// The orgId issued to the third party (header `orgId`).
+    /// The orgId issued to the third party (header `orgId`), for the password login.
     pub fn org_id(mut self, org_id: impl Into<String>) -> Self {
         self.org_id = Some(org_id.into());
+        self
+    }
+
+    /// The access key and its secret key: the access-key login (§2.5), which signs
+    /// each login with the secret key and never sends it.
+    pub fn access_key(
+        mut self,
+        access_key: impl Into<String>,
+        secret_key: impl Into<SecretKey>,
+    ) -> Self {
+        self.access_key = Some((access_key.into(), secret_key.into()));
+        self
+    }
+
+    /// The base URL of the platform's auth host, which serves the access-key login
+    /// (default: the OpenAPI base URL).
+    pub fn auth_url(mut self, url: impl Into<String>) -> Self {
+        self.auth_url = Some(url.into());
         self
     }
 
@@ -54,42 +90,74 @@ impl AcClientBuilder {
         self
     }
 
-    /// The lifetime assumed for a token without an `expireTime` claim (default 1 h).
+    /// The lifetime assumed for a token that states neither `expireTime` nor a JWT
+    /// `exp` (default 1 h).
     pub fn assumed_lifetime(mut self, lifetime: Duration) -> Self {
         self.assumed_lifetime = lifetime;
         self
     }
 
-    /// Builds the client. Credentials are only needed by [`AcClient::login`].
+    /// Builds the client. Credentials are only needed by [`AcClient::login`]; a client
+    /// given both a password and an access key is a configuration error (choose one).
     pub fn build(self) -> Result<AcClient, Error> {
-        let base = self.base_url.trim().trim_end_matches('/').to_owned();
-        let parsed = reqwest::Url::parse(&base)
-            .map_err(|_| Error::config(format!("{PLATFORM}: the base URL is not a valid URL")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::config(format!(
-                "{PLATFORM}: the base URL must be http or https"
-            )));
-        }
+        let base = checked_url(&self.base_url, "base URL")?;
+        let auth = match &self.auth_url {
+            Some(url) => checked_url(url, "auth URL")?,
+            None => base.clone(),
+        };
+        let credentials = match (self.password, self.org_id, self.access_key) {
+            (Some(_), _, Some(_)) => {
+                return Err(Error::config(format!(
+                    "{PLATFORM}: give either a password (with an orgId) or an access key, not both"
+                )));
+            }
+            (Some(password), Some(org_id), None) => {
+                Some(Credentials::Password { password, org_id })
+            }
+            (Some(_), None, None) => {
+                return Err(Error::config(format!(
+                    "{PLATFORM}: the password login needs an orgId; set it on the client builder"
+                )));
+            }
+            (None, _, Some((access_key, secret_key))) => Some(Credentials::AccessKey {
+                access_key,
+                secret_key,
+            }),
+            (None, _, None) => None,
+        };
         Ok(AcClient {
-            http: Http::new(PLATFORM, self.http)?,
-            base,
-            user: self.user,
-            password: self.password,
-            org_id: self.org_id,
-            assumed_lifetime: self.assumed_lifetime,
+            inner: Arc::new(Inner {
+                http: Http::new(PLATFORM, self.http)?,
+                base,
+                auth,
+                user: self.user,
+                credentials,
+                assumed_lifetime: self.assumed_lifetime,
+            }),
         })
     }
 }
 
-/// A client of the ac token API.
+fn checked_url(url: &str, what: &str) -> Result<String, Error> {
+    let url = url.trim().trim_end_matches('/').to_owned();
+    let parsed = reqwest::Url::parse(&url)
+        .map_err(|_| Error::config(format!("{PLATFORM}: the {what} is not a valid URL")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::config(format!(
+            "{PLATFORM}: the {what} must be http or https"
+        )));
+    }
+    Ok(url)
+}
+
+/// A client of the ac token API. Cloning it is cheap (one reference count).
 ///
 /// ```no_run
 /// use tokenkit_ac::{AcClient, ClusterSelector};
 /// # async fn run() -> Result<(), tokenkit_core::Error> {
 /// let client = AcClient::builder("https://api01.example.com:65102")
 ///     .user("alice")
-///     .password("s3cret")
-///     .org_id("6048ce7ba15c2af2e8cec12991ec13cf")
+///     .access_key("85f96a42b13f4d2c8b760d2775bbcca8", "the-secret-key")
 ///     .build()?;
 /// let login = client.login().await?;
 /// let token = login.token_for(&ClusterSelector::id("11112"))?;
@@ -99,79 +167,72 @@ impl AcClientBuilder {
 /// ```
 #[derive(Debug, Clone)]
 pub struct AcClient {
-    http: Http,
-    base: String,
-    user: Option<String>,
-    password: Option<Password>,
-    org_id: Option<String>,
-    assumed_lifetime: Duration,
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) http: Http,
+    pub(crate) base: String,
+    pub(crate) auth: String,
+    pub(crate) user: Option<String>,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) assumed_lifetime: Duration,
 }
 
 impl AcClient {
-    /// Authenticated calls with this client's self.http settings (no redirects, its
-    /// timeouts): the tokens of `cache` in the `token` header, one renewal and one
-    /// repeat when the platform refuses them ([`AcScheme`](crate::AcScheme)).
-    pub fn calls<C>(&self, cache: std::sync::Arc<C>) -> tokenkit_core::auth::AuthClient
-    where
-        C: AsRef<tokenkit_core::TokenCache> + Send + Sync + 'static,
-    {
-        tokenkit_core::auth::AuthClient::new(self.http.client().clone(), crate::AcScheme, cache)
-    }
-
     /// A builder for the platform at `base_url` (scheme, host and port).
     pub fn builder(base_url: impl Into<String>) -> AcClientBuilder {
         AcClientBuilder {
             base_url: base_url.into(),
+            auth_url: None,
             user: None,
             password: None,
             org_id: None,
+            access_key: None,
             http: HttpConfig::default(),
             assumed_lifetime: DEFAULT_ASSUMED_LIFETIME,
         }
     }
 
-    /// The base URL, without a trailing slash.
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// The OpenAPI base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
-        &self.base
+        &self.inner.base
+    }
+
+    /// The auth host's base URL (the access-key login's), without a trailing slash.
+    pub fn auth_url(&self) -> &str {
+        &self.inner.auth
     }
 
     /// The login name, if configured.
     pub fn user(&self) -> Option<&str> {
-        self.user.as_deref()
+        self.inner.user.as_deref()
     }
 
-    /// `POST /ac/openapi/v2/tokens` with headers `user`, `password`, `orgId` and an
-    /// empty body: one token per region (§2.1).
-    pub async fn login(&self) -> Result<Login, Error> {
-        let (user, password, org_id) = self.credentials()?;
-        let request = self
-            .http
-            .client()
-            .post(format!("{}{TOKENS}", self.base))
-            .header("user", plain_header("user", user)?)
-            .header("password", password.header_value()?)
-            .header("orgId", plain_header("orgId", org_id)?);
-        let response = self.send(request).await?;
-        let data = reply::data(&response)?;
-        let raw = parse_regions(&data).map_err(|reason| response.malformed(reason))?;
-        let regions = raw
-            .into_iter()
-            .map(|r| Region {
-                token: r.token.map(|t| {
-                    token::build(
-                        t,
-                        response.arrival,
-                        Some(r.cluster.clone()),
-                        Some(user),
-                        self.assumed_lifetime,
-                    )
-                }),
-                cluster: r.cluster,
-                account_status: r.account_status,
-            })
-            .collect::<Vec<_>>();
-        tracing::debug!(regions = regions.len(), "ac login succeeded");
-        Ok(Login::new(regions))
+    /// What identifies the account beside its user in store keys: the orgId of a
+    /// password login, `ak-<access key>` of an access-key login (the access key is an
+    /// identifier, not a secret), `-` without credentials.
+    pub fn account_id(&self) -> String {
+        match &self.inner.credentials {
+            Some(Credentials::Password { org_id, .. }) => org_id.clone(),
+            Some(Credentials::AccessKey { access_key, .. }) => format!("ak-{access_key}"),
+            None => "-".into(),
+        }
+    }
+
+    /// Authenticated calls with this client's HTTP settings (no redirects, its
+    /// timeouts): the tokens of `cache` in the `token` header, one renewal and one
+    /// repeat when the platform refuses them ([`AcScheme`]).
+    pub fn calls<C>(&self, cache: Arc<C>) -> AuthClient
+    where
+        C: AsRef<TokenCache> + Send + Sync + 'static,
+    {
+        AuthClient::new(self.inner.http.client().clone(), AcScheme, cache)
     }
 
     /// `POST /ac/openapi/v2/tokens/next` with header `token`: a new token for the same
@@ -179,9 +240,10 @@ impl AcClient {
     /// The token's cluster has the id from its claims and an empty name.
     pub async fn renew(&self, current: &AccessToken) -> Result<Token, Error> {
         let request = self
+            .inner
             .http
             .client()
-            .post(format!("{}{NEXT}", self.base))
+            .post(format!("{}{NEXT}", self.inner.base))
             .header("token", current.header_value()?);
         let response = self.send(request).await?;
         match reply::data(&response)? {
@@ -189,8 +251,8 @@ impl AcClient {
                 raw.trim().to_owned(),
                 response.arrival,
                 None,
-                self.user.as_deref(),
-                self.assumed_lifetime,
+                self.user(),
+                self.inner.assumed_lifetime,
             )),
             Value::String(_) => Err(response.malformed("data is an empty string, not a token")),
             other => Err(response.malformed(format!(
@@ -205,9 +267,10 @@ impl AcClient {
     /// token).
     pub async fn state(&self, token: &AccessToken) -> Result<String, Error> {
         let request = self
+            .inner
             .http
             .client()
-            .get(format!("{}{STATE}", self.base))
+            .get(format!("{}{STATE}", self.inner.base))
             .header("token", token.header_value()?);
         let response = self.send(request).await?;
         match reply::data(&response)? {
@@ -216,34 +279,12 @@ impl AcClient {
         }
     }
 
-    /// Every request: `Content-Type: application/json` and an empty body, as the seed's
-    /// examples send. Nothing here spends anything, so a timeout is transient.
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Response, Error> {
+    /// Every token request: `Content-Type: application/json` and an empty body, as the
+    /// seed's examples send. Nothing here spends anything, so a timeout is transient.
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<Response, Error> {
         let request = request
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(Vec::<u8>::new());
-        self.http.send(request, Spend::No).await
+        self.inner.http.send(request, Spend::No).await
     }
-
-    fn credentials(&self) -> Result<(&str, &Password, &str), Error> {
-        let missing = |what: &str| {
-            Error::config(format!(
-                "{PLATFORM}: login needs a {what}; set it on the client builder"
-            ))
-        };
-        let user = self.user.as_deref().ok_or_else(|| missing("user"))?;
-        let password = self.password.as_ref().ok_or_else(|| missing("password"))?;
-        let org_id = self.org_id.as_deref().ok_or_else(|| missing("orgId"))?;
-        Ok((user, password, org_id))
-    }
-}
-
-/// A header value from configuration; UTF-8 names (`华东…` users) are sent as raw
-/// bytes, which HTTP allows (obs-text), but control characters are refused.
-fn plain_header(name: &str, value: &str) -> Result<HeaderValue, Error> {
-    HeaderValue::from_bytes(value.as_bytes()).map_err(|_| {
-        Error::config(format!(
-            "{PLATFORM}: the {name} contains characters that cannot go into an HTTP header"
-        ))
-    })
 }

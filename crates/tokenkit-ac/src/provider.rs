@@ -1,8 +1,11 @@
 //! `AcProvider`: the token of one cluster, for the core's `TokenCache`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokenkit_core::{Error, RefreshPolicy, Token, TokenProvider, async_trait};
+
+use crate::account::Shared;
 
 use crate::reply::{INSUFFICIENT_PERMISSION, PARAMETER_INVALID};
 use crate::{AcClient, ClusterSelector, PLATFORM, token};
@@ -23,11 +26,16 @@ pub const RENEWAL_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// let token = cache.token().await?; // logs in once, then renews as needed
 /// # Ok(()) }
 /// ```
+///
+/// A provider of its own logs in for its cluster alone; one from
+/// [`AcAccount::provider`](crate::AcAccount::provider) shares the account's logins with
+/// the other clusters.
 #[derive(Debug, Clone)]
 pub struct AcProvider {
     client: AcClient,
     cluster: ClusterSelector,
     renewal_window: Duration,
+    account: Option<Arc<Shared>>,
 }
 
 impl AcProvider {
@@ -37,6 +45,16 @@ impl AcProvider {
             client,
             cluster,
             renewal_window: RENEWAL_WINDOW,
+            account: None,
+        }
+    }
+
+    pub(crate) fn for_account(account: Arc<Shared>, cluster: ClusterSelector) -> Self {
+        Self {
+            client: account.client().clone(),
+            cluster,
+            renewal_window: RENEWAL_WINDOW,
+            account: Some(account),
         }
     }
 
@@ -77,7 +95,10 @@ fn renewal_refused(error: &Error) -> bool {
 #[async_trait]
 impl TokenProvider for AcProvider {
     async fn fetch(&self) -> Result<Token, Error> {
-        self.client.login().await?.token_for(&self.cluster)
+        match &self.account {
+            Some(account) => account.login_for(&self.cluster).await,
+            None => self.client.login().await?.token_for(&self.cluster),
+        }
     }
 
     async fn refresh(&self, current: &Token) -> Result<Token, Error> {

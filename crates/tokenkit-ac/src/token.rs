@@ -1,8 +1,9 @@
 //! Turning a raw ac token into a [`Token`]: expiry from the `expireTime` claim measured
 //! against the response's `Date` header, plus user and cluster metadata.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use tokenkit_core::jwt::claim_i64;
 use tokenkit_core::{Arrival, Cluster, Expiry, Metadata, Token, UserIdentity};
 
 use crate::AcClaims;
@@ -17,8 +18,10 @@ const DATE_RESOLUTION: Duration = Duration::from_secs(1);
 ///
 /// Expiry: `expireTime` (epoch ms, server clock) minus the response's `Date` (the
 /// common rule of PROTOCOLS.md: never trust the local wall clock when the server's is
-/// at hand). A token without `expireTime` (not a JWT, or an unknown shape) is still a
-/// valid opaque token; it is given `assumed_lifetime`.
+/// at hand). A token minted elsewhere may carry only a JWT `exp` (seconds, §2.4): then
+/// `exp` against `Date` (and `exp - iat` when there is an `iat`); the earliest estimate
+/// wins. A token with neither (not a JWT, or an unknown shape) is still a valid opaque
+/// token; it is given `assumed_lifetime`.
 pub(crate) fn build(
     raw: String,
     arrival: Arrival,
@@ -27,11 +30,25 @@ pub(crate) fn build(
     assumed_lifetime: Duration,
 ) -> Token {
     let claims = AcClaims::decode(&raw);
-    let estimate = Expiry::estimate(arrival);
-    let estimate = match claims.as_ref().and_then(AcClaims::expires_at) {
-        Some(expires) => estimate.absolute(expires.checked_sub(DATE_RESOLUTION).unwrap_or(expires)),
-        None => estimate.lifetime(assumed_lifetime),
-    };
+    let mut estimate = Expiry::estimate(arrival);
+    let on_server_clock =
+        |expires: SystemTime| expires.checked_sub(DATE_RESOLUTION).unwrap_or(expires);
+    if let Some(expires) = claims.as_ref().and_then(AcClaims::expires_at) {
+        estimate = estimate.absolute(on_server_clock(expires));
+    }
+    let jwt = tokenkit_core::jwt::decode_claims(&raw).unwrap_or_default();
+    let exp = claim_i64(&jwt, "exp").filter(|s| *s > 0);
+    if let Some(expires) =
+        exp.and_then(|s| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(s as u64)))
+    {
+        estimate = estimate.absolute(on_server_clock(expires));
+    }
+    if let (Some(exp), Some(iat)) = (exp, claim_i64(&jwt, "iat")) {
+        estimate = estimate.lifetime_secs(exp.saturating_sub(iat));
+    }
+    if !estimate.is_known() {
+        estimate = estimate.lifetime(assumed_lifetime);
+    }
     let expiry = estimate
         .build()
         .unwrap_or_else(|| Expiry::after(arrival, assumed_lifetime));
@@ -172,5 +189,55 @@ mod tests {
             Some("华东一区")
         );
         assert_eq!(named.metadata().claims["user"], "alice");
+    }
+
+    #[test]
+    fn a_token_with_only_a_jwt_exp_lives_until_exp_on_the_server_clock() {
+        let server_now = civil::from_unix_millis(1_700_000_000_000);
+        let raw = jwt(serde_json::json!({"exp": 1_700_000_900_i64, "user": "u"}));
+        for skew in [-3600_i64, 0, 3600] {
+            let wall = civil::from_unix_millis(1_700_000_000_000 + skew * 1000);
+            let token = build(
+                raw.clone(),
+                arrival(wall, Some(server_now)),
+                None,
+                None,
+                Duration::from_secs(3600),
+            );
+            assert_eq!(
+                token.expiry().lifetime(),
+                Duration::from_secs(899),
+                "skew {skew}"
+            );
+        }
+        // With an `iat` too, the shorter of the two estimates.
+        let raw = jwt(serde_json::json!({"exp": 1_700_000_900_i64, "iat": 1_699_999_900_i64}));
+        let token = build(
+            raw,
+            arrival(server_now, Some(server_now)),
+            None,
+            None,
+            Duration::from_secs(3600),
+        );
+        assert_eq!(token.expiry().lifetime(), Duration::from_secs(899));
+        let raw = jwt(serde_json::json!({"exp": 1_700_000_900_i64, "iat": 1_700_000_500_i64}));
+        let token = build(
+            raw,
+            arrival(server_now, Some(server_now)),
+            None,
+            None,
+            Duration::from_secs(3600),
+        );
+        assert_eq!(token.expiry().lifetime(), Duration::from_secs(400));
+        // An `exp` that is not a positive number is no estimate.
+        let raw = jwt(serde_json::json!({"exp": -5}));
+        let token = build(
+            raw,
+            arrival(server_now, Some(server_now)),
+            None,
+            None,
+            Duration::from_secs(3600),
+        );
+        assert_eq!(token.expiry().lifetime(), Duration::from_secs(3600));
     }
 }

@@ -66,7 +66,7 @@ pub struct BoClientBuilder {
 }
 
 impl BoClient {
-    /// Authenticated calls with this client's self.http settings: the tokens of `cache` as
+    /// Authenticated calls with this client's HTTP settings: the tokens of `cache` as
     /// `Authorization: Bearer`, one refresh and one repeat when the platform refuses
     /// them ([`BoScheme`](crate::BoScheme)).
     pub fn calls<C>(&self, cache: std::sync::Arc<C>) -> tokenkit_core::auth::AuthClient

@@ -150,6 +150,18 @@ pub enum Error {
         message: String,
     },
 
+    /// A resource the caller asked for is not offered (an ac region without an enabled
+    /// URL of the kind asked for).
+    #[error("{platform}: {resource}: {reason}")]
+    Unavailable {
+        /// Platform name.
+        platform: &'static str,
+        /// What was asked for, e.g. `region 华东一区 (11112)`.
+        resource: String,
+        /// Why it cannot be had.
+        reason: String,
+    },
+
     /// The configuration is unusable (a key of the wrong length, a bad URL, …).
     #[error("configuration error: {0}")]
     Config(String),
@@ -350,6 +362,7 @@ impl Error {
             | Self::OutcomeUnknown { platform, .. }
             | Self::ReauthRequired { platform, .. }
             | Self::Suspended { platform, .. }
+            | Self::Unavailable { platform, .. }
             | Self::TokenRefused { platform, .. }
             | Self::NotRepeatable { platform, .. } => Some(platform),
             _ => None,

@@ -147,10 +147,26 @@ impl Http {
             .header(reqwest::header::USER_AGENT, USER_AGENT)
             .timeout(self.timeout);
         let started = tokio::time::Instant::now();
-        let mut response = request
+        let response = request
             .send()
             .await
             .map_err(|e| self.transport_error(&e, spend, started))?;
+        self.read_within(response, spend, started).await
+    }
+
+    /// Reads an answer obtained elsewhere (an authenticated call's) in full, within the
+    /// size cap, as [`Http::send`] reads its own; a broken connection is transient.
+    pub async fn read(&self, response: reqwest::Response) -> Result<Response, Error> {
+        self.read_within(response, Spend::No, tokio::time::Instant::now())
+            .await
+    }
+
+    async fn read_within(
+        &self,
+        mut response: reqwest::Response,
+        spend: Spend,
+        started: tokio::time::Instant,
+    ) -> Result<Response, Error> {
         let arrival = Arrival::now().with_server_date(server_date(response.headers()));
         let status = response.status().as_u16();
         if let Some(len) = response.content_length()

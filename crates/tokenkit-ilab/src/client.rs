@@ -111,7 +111,7 @@ impl IlabClientBuilder {
 }
 
 impl IlabClient {
-    /// Authenticated data calls with this client's self.inner.http settings: the tokens of
+    /// Authenticated data calls with this client's HTTP settings: the tokens of
     /// `cache` in the `access_token` query parameter, one refresh (within the grant's
     /// budget) and one repeat on `code 2` ([`IlabScheme`](crate::IlabScheme)).
     pub fn calls<C>(&self, cache: std::sync::Arc<C>) -> tokenkit_core::auth::AuthClient
