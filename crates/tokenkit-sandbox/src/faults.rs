@@ -26,23 +26,38 @@ pub struct Faults {
     pub latency: Duration,
 }
 
-pub(crate) fn wrap(common: Common, platform: &'static str, router: Router) -> Router {
-    router.layer(middleware::from_fn_with_state((common, platform), inject))
+/// The stats name a wrapped route is counted under.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Counter {
+    /// `"<platform>.<last path segment>"`: the rule of most routes.
+    LastSegment(&'static str),
+    /// This exact name, for a route whose last segment would collide with another
+    /// route's (the ac access-key login ends in `tokens` like the password login).
+    Named(&'static str),
+}
+
+impl Counter {
+    fn name(self, path: &str) -> String {
+        match self {
+            Self::LastSegment(platform) => {
+                let route = path.rsplit('/').next().unwrap_or_default();
+                format!("{platform}.{route}")
+            }
+            Self::Named(name) => name.to_owned(),
+        }
+    }
+}
+
+pub(crate) fn wrap(common: Common, counter: Counter, router: Router) -> Router {
+    router.layer(middleware::from_fn_with_state((common, counter), inject))
 }
 
 async fn inject(
-    State((common, platform)): State<(Common, &'static str)>,
+    State((common, counter)): State<(Common, Counter)>,
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request
-        .uri()
-        .path()
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    common.stats.hit(&format!("{platform}.{route}"));
+    common.stats.hit(&counter.name(request.uri().path()));
     let faults = &common.faults;
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
@@ -100,6 +115,35 @@ mod tests {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         tokio::spawn(async move { axum::serve(listener, platform).await.expect("serve") });
         (url, stats)
+    }
+
+    #[tokio::test]
+    async fn a_named_route_is_counted_under_its_name() {
+        let stats = Arc::new(Stats::default());
+        let common = Common {
+            stats: Arc::clone(&stats),
+            faults: Faults::default(),
+            jwt_key: Arc::from(&b"k"[..]),
+        };
+        let app = common
+            .platform_routes(
+                "demo",
+                Router::new().route("/demo/a/tokens", get(|| async { "a" })),
+            )
+            .merge(common.named_platform_routes(
+                "demo.other_tokens",
+                Router::new().route("/demo/b/tokens", get(|| async { "b" })),
+            ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        for path in ["/demo/a/tokens", "/demo/b/tokens", "/demo/b/tokens"] {
+            reqwest::get(format!("{url}{path}")).await.expect("get");
+        }
+        assert_eq!(stats.get("demo.tokens"), 1);
+        assert_eq!(stats.get("demo.other_tokens"), 2);
     }
 
     #[tokio::test]

@@ -1,9 +1,22 @@
 //! A local emulator of the ilab, ac and bo token platforms, for tests and demos.
 //!
 //! It enforces the documents' rules (signatures, single-use tickets, the 2-refresh
-//! budget, the ac renewal window, the bo verify header with replay and timestamp
-//! checks), signs its tokens as HS256 JWTs with the documented claims, counts every
-//! request at `GET /_sandbox/stats`, and can inject faults on the platform routes.
+//! budget, the ac renewal window and access-key signatures, the bo verify header with
+//! replay and timestamp checks), signs its tokens as HS256 JWTs with the documented
+//! claims, counts every request at `GET /_sandbox/stats`, and can inject faults on the
+//! platform routes.
+//!
+//! The token routes of each platform, counted in `/_sandbox/stats` under the names
+//! shown (`"<platform>.<last path segment>"`, except the ac access-key login):
+//!
+//! | platform | route | counted as |
+//! | --- | --- | --- |
+//! | [`ilab`] | `/oauth/token/accesstoken`, `/oauth/token/refreshtoken` (GET or POST) | `ilab.accesstoken`, `ilab.refreshtoken` |
+//! | [`ilab`] | `/open/api/v2/token`, `/open/api/v2/token/refresh` (GET or POST) | `ilab.token`, `ilab.refresh` |
+//! | [`ac`] | `POST /ac/openapi/v2/tokens` (password login) | `ac.tokens` |
+//! | [`ac`] | `POST /api/user/v3/tokens` (access-key login) | `ac.ak_tokens` |
+//! | [`ac`] | `POST /ac/openapi/v2/tokens/next`, `GET /ac/openapi/v2/tokens/state` | `ac.next`, `ac.state` |
+//! | [`bo`] | `GET /bo/api/v3/auth/token/refresh` | `bo.refresh` |
 //!
 //! Each platform also has one token-protected route that checks a token the way that
 //! platform does and refuses it in that platform's shape, and an admin route that
@@ -12,15 +25,23 @@
 //!
 //! | platform | protected route | refusal | admin |
 //! | --- | --- | --- | --- |
-//! | [`ilab`] | `POST /open/api/v2/data_upload?access_token=…` | `{"code": 2}` | `POST /_sandbox/ilab/revoke`, `GET /_sandbox/ilab/records` |
-//! | [`ac`] | `GET /ac/openapi/v2/center` (header `token`) | `{"code": "10008"}` | `POST /_sandbox/ac/revoke` |
-//! | [`bo`] | `GET /_sandbox/bo/whoami` (`Authorization: Bearer`) | HTTP 401, `success: false` | `POST /_sandbox/bo/revoke` |
+//! | [`ilab`] | `POST /open/api/v2/data_upload?access_token=…` (`ilab.data_upload`) | `{"code": 2}` | `POST /_sandbox/ilab/revoke`, `GET /_sandbox/ilab/records` |
+//! | [`ac`] | `GET /ac/openapi/v2/center` (header `token`; `ac.center`) | `{"code": "10008"}` | `POST /_sandbox/ac/revoke` |
+//! | [`bo`] | `GET /_sandbox/bo/whoami` (`Authorization: Bearer`; `bo.whoami`) | HTTP 401, `success: false` | `POST /_sandbox/bo/revoke` |
 //!
 //! The revoke routes take `{"token": "…"}` and answer `{"revoked": true|false}`. The
 //! protected routes are counted and fault-injected like the platforms' token routes;
 //! the admin routes under `/_sandbox/` never are (`whoami` is the one exception to the
 //! prefix rule: it stands in for a protected bo API). Each module's docs list its
 //! routes in full.
+//!
+//! Two behaviours span every route:
+//!
+//! - a path that starts with several slashes (`//ac/openapi/v2/tokens`,
+//!   `///_sandbox/stats`) is served and counted exactly like the one-slash path, as
+//!   the platforms' front ends do (PROTOCOLS.md §2.7); the query string is kept;
+//! - every ac answer carries a `Date` from the ac platform's own clock, which
+//!   [`ac::AcConfig::clock_offset`] can move away from the machine's.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -35,7 +56,10 @@ mod faults;
 pub mod ilab;
 pub mod jwt;
 mod revoke;
+mod slashes;
 mod stats;
+#[cfg(test)]
+mod tests_slashes;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -90,10 +114,16 @@ pub struct Common {
 
 impl Common {
     /// Wraps `router` (a platform's routes) with counting and fault injection. Each
-    /// route is counted under `"<platform>.<last path segment>"` unless `name_of` says
-    /// otherwise.
+    /// route is counted under `"<platform>.<last path segment>"`.
     pub fn platform_routes(&self, platform: &'static str, router: Router) -> Router {
-        faults::wrap(self.clone(), platform, router)
+        faults::wrap(self.clone(), faults::Counter::LastSegment(platform), router)
+    }
+
+    /// Like [`platform_routes`](Self::platform_routes), but every route of `router` is
+    /// counted under `name` (`"ac.ak_tokens"`): for a route whose last path segment
+    /// would share a counter with another route's.
+    pub fn named_platform_routes(&self, name: &'static str, router: Router) -> Router {
+        faults::wrap(self.clone(), faults::Counter::Named(name), router)
     }
 }
 
@@ -168,12 +198,13 @@ impl Drop for Sandbox {
 
 fn router(common: &Common, config: &SandboxConfig) -> Router {
     let stats = Arc::clone(&common.stats);
-    Router::new()
+    let app = Router::new()
         .route(
             "/_sandbox/stats",
             get(move || async move { axum::Json(stats.snapshot()) }),
         )
         .merge(ilab::routes(common.clone(), config.ilab.clone()))
         .merge(ac::routes(common.clone(), config.ac.clone()))
-        .merge(bo::routes(common.clone(), config.bo.clone()))
+        .merge(bo::routes(common.clone(), config.bo.clone()));
+    slashes::tolerate_doubled_slashes(app)
 }

@@ -1,8 +1,7 @@
-//! The ac handlers and their coded answers (PROTOCOLS.md §2.2 error table), and the
-//! revoke admin route.
+//! The ac handlers and their coded answers (PROTOCOLS.md §2.2 error table), the
+//! region-list answer both logins share, and the revoke admin route.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -11,13 +10,14 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::clock::PlatformClock;
 use super::registry::{Clock, Refusal, Registry};
 use super::{AcCluster, AcConfig, AcUser};
 use crate::Common;
 
 pub(crate) struct AcState {
     key: Arc<[u8]>,
-    config: AcConfig,
+    pub(super) config: AcConfig,
     registry: Registry,
 }
 
@@ -30,9 +30,14 @@ impl AcState {
         }
     }
 
+    /// The platform's clock: the machine's, shifted by `clock_offset`.
+    pub(super) fn platform_clock(&self) -> PlatformClock {
+        PlatformClock::new(self.config.clock_offset)
+    }
+
     fn clock(&self) -> Clock {
         Clock {
-            now_ms: tokenkit_core::civil::unix_millis(SystemTime::now()),
+            now_ms: self.platform_clock().now_ms(),
             ttl_ms: millis(self.config.ttl),
         }
     }
@@ -71,15 +76,15 @@ fn millis(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn ok(data: Value) -> Json<Value> {
+pub(super) fn ok(data: Value) -> Json<Value> {
     Json(json!({"msg": "success", "code": "0", "data": data}))
 }
 
-fn refuse(code: &str, msg: &str) -> Json<Value> {
+pub(super) fn refuse(code: &str, msg: &str) -> Json<Value> {
     Json(json!({"msg": msg, "code": code, "data": null}))
 }
 
-fn incomplete() -> Json<Value> {
+pub(super) fn incomplete() -> Json<Value> {
     refuse("10003", "参数不全")
 }
 
@@ -98,7 +103,7 @@ fn refused(refusal: Refusal) -> Json<Value> {
 }
 
 /// A non-empty header, read as UTF-8 (user names may be Chinese).
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(super) fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     let value = std::str::from_utf8(headers.get(name)?.as_bytes())
         .ok()?
         .trim();
@@ -124,25 +129,34 @@ pub(crate) async fn login(State(state): State<Arc<AcState>>, headers: HeaderMap)
     else {
         return refuse("10004", "参数无效：用户名、密码或orgId错误");
     };
-    let clock = state.clock();
-    let regions: Vec<Value> = state
-        .config
-        .clusters
-        .iter()
-        .map(|cluster| {
-            if cluster.suspended {
-                // [ours] the status beside the null token, so clients can name it.
-                return json!({"clusterName": cluster.name, "clusterId": cluster.id,
-                              "token": null, "accountStatus": cluster.account_status});
-            }
-            let key = (account.user.clone(), cluster.id.clone());
-            let token = state
-                .registry
-                .login(key, &clock, |exp| state.mint(account, cluster, exp));
-            json!({"clusterName": cluster.name, "clusterId": cluster.id, "token": token})
-        })
-        .collect();
-    ok(Value::Array(regions))
+    state.regions(account)
+}
+
+impl AcState {
+    /// The answer of a successful login (password or access key, §2.1/§2.5): every
+    /// configured region with the pair's current token, a new one if it has none
+    /// that is unexpired and unrevoked; `"token": null` where the account is suspended.
+    pub(super) fn regions(&self, account: &AcUser) -> Json<Value> {
+        let clock = self.clock();
+        let regions: Vec<Value> = self
+            .config
+            .clusters
+            .iter()
+            .map(|cluster| {
+                if cluster.suspended {
+                    // [ours] the status beside the null token, so clients can name it.
+                    return json!({"clusterName": cluster.name, "clusterId": cluster.id,
+                                  "token": null, "accountStatus": cluster.account_status});
+                }
+                let key = (account.user.clone(), cluster.id.clone());
+                let token = self
+                    .registry
+                    .login(key, &clock, |exp| self.mint(account, cluster, exp));
+                json!({"clusterName": cluster.name, "clusterId": cluster.id, "token": token})
+            })
+            .collect();
+        ok(Value::Array(regions))
+    }
 }
 
 /// `POST /ac/openapi/v2/tokens/next`.

@@ -1,7 +1,23 @@
 //! The ac platform's routes (PROTOCOLS.md §2):
 //!
 //! - `POST /ac/openapi/v2/tokens` (headers `user`, `password`, `orgId`): one token per
-//!   configured cluster, `"token": null` for a suspended one;
+//!   configured cluster, `"token": null` (and the `accountStatus`) for a suspended one;
+//! - `POST /api/user/v3/tokens` (the access-key login of §2.5, [`AK_TOKENS_PATH`];
+//!   headers `user`, `accessKey`, `timestamp` in epoch seconds, `signature`; any body
+//!   is ignored): the same region list as the password login, with the same tokens
+//!   (both logins share one current token per (user, cluster)). Counted as
+//!   `ac.ak_tokens`; `ac.tokens` counts the password login only. Its checks, in order:
+//!   1. every header present and non-empty, else 10003 `参数不全`;
+//!   2. `accessKey` one of [`AcConfig::access_keys`], of exactly this `user`, who is
+//!      one of [`AcConfig::users`] (its claims are the tokens'), else 10004
+//!      `参数无效：accessKey或user错误`;
+//!   3. `timestamp` all decimal digits, else 10004 `参数无效：timestamp格式错误`;
+//!   4. `timestamp` within [`AcConfig::max_timestamp_skew`] of the platform's clock,
+//!      else 10004 `参数无效：timestamp <t> 与服务器时间相差超过<n>秒`;
+//!   5. `signature` = `lowercase_hex(HMAC-SHA256(key = secretKey, message))` with
+//!      `message` the compact JSON `{"accessKey":"…","timestamp":"…","user":"…"}` of
+//!      the values as sent (non-ASCII as raw UTF-8), compared in constant time, else
+//!      10004 `参数无效：签名错误`;
 //! - `POST /ac/openapi/v2/tokens/next` (header `token`): a new token that *replaces*
 //!   the old one (the strictest reading: the old one then answers 10008), refused with
 //!   10008 once the token is more than `renewal_window` past its `expireTime`;
@@ -22,20 +38,31 @@
 //!
 //! Tokens are HS256 JWTs with the documented claims, all strings (§2.4). Coded errors
 //! are answered with HTTP 200, as the platform does.
+//!
+//! The platform keeps its own clock: the machine's plus
+//! [`AcConfig::clock_offset`]. It decides `expireTime`, expiry, the renewal window and
+//! the access-key timestamp window, and every ac answer (admin included) states it in
+//! its `Date` header, so a test can play a client whose local clock is wrong.
 
+mod access_key;
 mod center;
+mod clock;
 mod handlers;
 mod registry;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_access_key;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::middleware::map_response_with_state;
 use axum::routing::{get, post};
 
 use crate::Common;
+pub use access_key::{AK_TOKENS_PATH, AcAccessKey};
 pub use center::{AcUrl, AcUrls};
 
 /// The admin route that revokes a token.
@@ -52,6 +79,15 @@ pub struct AcConfig {
     pub users: Vec<AcUser>,
     /// The regions every account has, in the order a login lists them.
     pub clusters: Vec<AcCluster>,
+    /// The access keys of the access-key login (§2.5); each names an account of
+    /// `users`.
+    pub access_keys: Vec<AcAccessKey>,
+    /// How far an access-key login's `timestamp` may be from the platform's clock
+    /// (default 5 min).
+    pub max_timestamp_skew: Duration,
+    /// How far the emulated platform's clock is ahead (+) or behind (−) the machine's,
+    /// in seconds; lets tests see a client whose local clock is off.
+    pub clock_offset: i64,
 }
 
 impl Default for AcConfig {
@@ -64,6 +100,13 @@ impl Default for AcConfig {
                 AcCluster::new("0", "ac"),
                 AcCluster::new("11112", "华东一区"),
             ],
+            access_keys: vec![AcAccessKey::new(
+                "demo",
+                "demo-access-key",
+                "demo-secret-key",
+            )],
+            max_timestamp_skew: Duration::from_secs(300),
+            clock_offset: 0,
         }
     }
 }
@@ -170,16 +213,27 @@ impl AcCluster {
 
 pub(crate) fn routes(common: Common, config: AcConfig) -> Router {
     let state = Arc::new(handlers::AcState::new(&common, config));
+    let clock = state.platform_clock();
     let router = Router::new()
         .route("/ac/openapi/v2/tokens", post(handlers::login))
         .route("/ac/openapi/v2/tokens/next", post(handlers::renew))
         .route("/ac/openapi/v2/tokens/state", get(handlers::state))
         .route("/ac/openapi/v2/center", get(handlers::center))
         .with_state(Arc::clone(&state));
+    // Its last segment is `tokens` like the password login's: its own counter name.
+    let access_key = Router::new()
+        .route(AK_TOKENS_PATH, post(access_key::login))
+        .with_state(Arc::clone(&state));
     // Admin routes are outside `platform_routes`: never counted as platform traffic,
     // never hit by injected faults.
     let admin = Router::new()
         .route(REVOKE_PATH, post(handlers::revoke))
         .with_state(state);
-    common.platform_routes("ac", router).merge(admin)
+    common
+        .platform_routes("ac", router)
+        .merge(common.named_platform_routes("ac.ak_tokens", access_key))
+        .merge(admin)
+        // Outermost, so an injected 503 also carries the platform's Date, as the
+        // platform's own gateway would.
+        .layer(map_response_with_state(clock, clock::stamp_date))
 }
