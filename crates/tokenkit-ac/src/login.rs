@@ -51,9 +51,9 @@ impl AcClient {
                 let timestamp = unix_seconds(SystemTime::now()).to_string();
                 let signature =
                     access_key_signature(secret_key.expose_secret(), access_key, &timestamp, user);
-                let mut signature = HeaderValue::from_str(&signature)
+                let mut signed = HeaderValue::from_str(&signature)
                     .map_err(|_| Error::config("ac: the signature is not a header value"))?;
-                signature.set_sensitive(true);
+                signed.set_sensitive(true);
                 // No body and no content type: the documented request is headers only.
                 let request = inner
                     .http
@@ -62,10 +62,17 @@ impl AcClient {
                     .header("user", plain_header("user", user)?)
                     .header("accessKey", plain_header("accessKey", access_key)?)
                     .header("timestamp", plain_header("timestamp", &timestamp)?)
-                    .header("signature", signature);
-                let response = inner.http.send(request, Spend::No).await?;
+                    .header("signature", signed);
+                // The platform may echo what it was sent: the signature (and, were it
+                // ever sent, the secret key) is scrubbed from whatever it says.
+                let sent = [signature.as_str(), secret_key.expose_secret()];
+                let response = inner
+                    .http
+                    .send(request, Spend::No)
+                    .await
+                    .map_err(|e| e.scrubbed(&sent))?;
                 self.regions(&response, user)
-                    .map_err(|error| with_clock_notice(error, &response.arrival))
+                    .map_err(|error| with_clock_notice(error.scrubbed(&sent), &response.arrival))
             }
         }
     }
