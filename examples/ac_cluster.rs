@@ -1,6 +1,9 @@
 //! Keep one ac cluster token alive, as a long-running HPC service would.
 //!
 //! Against the local sandbox with lifetimes of seconds instead of days, it shows:
+//! - the access-key login (the platform's recommended one: a signed timestamp, the
+//!   secret key never sent), through an account whose clusters share their logins;
+//! - region discovery: the region's job (hpc) URL from `center`;
 //! - the cache renewing the token (`tokens/next`) in the background before expiry,
 //!   while the service keeps calling the API;
 //! - API calls made through the authenticated-call layer (`client.calls(cache)`): a
@@ -14,7 +17,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokenkit::ac::{AcClient, AcProvider, ClusterSelector};
+use tokenkit::ac::{AcAccount, AcClient, ClusterSelector, ServiceKind};
 use tokenkit::core::auth::AuthClient;
 use tokenkit::sandbox::ac::AcConfig;
 use tokenkit::sandbox::{Sandbox, SandboxConfig};
@@ -33,16 +36,25 @@ async fn main() -> Result<(), Error> {
     .await
     .map_err(|e| Error::config(format!("cannot start the sandbox: {}", e.kind())))?;
 
-    // In production: the platform's URL, and the password from a secret store.
+    // In production: the platform's URLs, and the secret key from a secret store.
     let client = AcClient::builder(sandbox.base_url())
+        .auth_url(sandbox.base_url())
         .user("demo")
-        .password("demo-password")
-        .org_id("demo-org")
+        .access_key("demo-access-key", "demo-secret-key")
         .build()?;
-    let cache = Arc::new(TokenCache::new(AcProvider::new(
-        client.clone(),
-        ClusterSelector::name("华东一区"),
-    )));
+    let account = AcAccount::new(client.clone());
+    let cache: Arc<TokenCache> = Arc::new(account.cache(ClusterSelector::name("华东一区")));
+    let platform = account.cache(ClusterSelector::platform());
+    platform.token().await?; // the same login served both clusters
+    println!(
+        "0. one access-key login for two clusters: {} login(s)",
+        sandbox.stats().get("ac.ak_tokens")
+    );
+    let jobs = client
+        .discovery(Arc::clone(&cache))
+        .url(ServiceKind::Hpc)
+        .await?;
+    println!("   the region's job service: {jobs}");
     // Every call carries the token in the `token` header; a 10008 for it renews once
     // and repeats the call once.
     let calls = client.calls(Arc::clone(&cache));
@@ -58,7 +70,7 @@ async fn main() -> Result<(), Error> {
     let stats = sandbox.stats();
     println!(
         "   logins {}, renewals {}: the cache renewed ahead of expiry",
-        stats.get("ac.tokens"),
+        stats.get("ac.ak_tokens"),
         stats.get("ac.next")
     );
 
@@ -78,7 +90,7 @@ async fn main() -> Result<(), Error> {
     call_api(&calls, &center).await?;
     println!(
         "   logins {}, renewals {} (the last one refused, then a login)",
-        stats.get("ac.tokens"),
+        stats.get("ac.ak_tokens"),
         stats.get("ac.next")
     );
     Ok(())
