@@ -31,7 +31,7 @@ pub fn meaning(code: &str) -> (&'static str, bool) {
         INTERNAL_ERROR => ("internal error", false),
         PARAMETERS_INCOMPLETE => ("parameters incomplete", false),
         PARAMETER_INVALID => (
-            "parameter invalid (wrong user, password or orgId, or a token the platform does not accept)",
+            "parameter invalid (wrong credentials: user, password, orgId, access key, signature or timestamp; or a token the platform does not accept)",
             true,
         ),
         INSUFFICIENT_PERMISSION => (

@@ -284,6 +284,48 @@ impl Error {
         }
     }
 
+    /// The same error with every form of each of `sent` (the secrets a client sent:
+    /// a token, a signature, a ticket) scrubbed from the text the platform supplied —
+    /// its message, its further fields, the excerpt of its body. See [`crate::scrub`].
+    ///
+    /// ```
+    /// let err = tokenkit_core::Error::rejected("ac", "10004", "signature abc123 is wrong", "parameter invalid", true);
+    /// assert!(!err.scrubbed(&["abc123"]).to_string().contains("abc123"));
+    /// ```
+    pub fn scrubbed(mut self, sent: &[&str]) -> Self {
+        let clean = |text: &mut String| {
+            if sent.iter().any(|s| !s.is_empty()) {
+                *text = crate::scrub(text, sent);
+            }
+        };
+        match &mut self {
+            Self::Rejected {
+                message, details, ..
+            } => {
+                clean(message);
+                for (_, value) in details {
+                    clean(value);
+                }
+            }
+            Self::Transient { excerpt, .. } => clean(excerpt),
+            Self::Malformed {
+                reason, excerpt, ..
+            } => {
+                clean(reason);
+                clean(excerpt);
+            }
+            Self::TokenRefused { code, message, .. }
+            | Self::NotRepeatable { code, message, .. } => {
+                clean(message);
+                if let Some(code) = code {
+                    clean(code);
+                }
+            }
+            _ => {}
+        }
+        self
+    }
+
     /// A re-authentication error.
     pub fn reauth(platform: &'static str, reason: impl Into<String>) -> Self {
         Self::ReauthRequired {
