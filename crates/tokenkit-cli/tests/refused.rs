@@ -2,89 +2,22 @@
 //! token: real `tokenkit` processes against a `tokenkit sandbox` process, upstream calls
 //! counted by the sandbox (`GET /_sandbox/stats`).
 
+mod common;
 #[path = "../../tokenkit-redis/tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use common::Sandbox;
+
 const ILAB_APPID: &str = "1681600222748241929";
 const BO_OWNER: &str = "demo-owner";
 const STORM: usize = 40;
-
-/// A `tokenkit sandbox` process, stopped on drop.
-struct Sandbox {
-    child: Child,
-    addr: String,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Sandbox {
-    fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tokenkit"))
-            .args(["sandbox", "--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn the sandbox");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        stdout.read_line(&mut first).expect("first line");
-        let addr = first
-            .trim()
-            .strip_prefix("listening on http://")
-            .expect("the first line names the address")
-            .to_owned();
-        Self {
-            child,
-            addr,
-            _stdout: stdout,
-        }
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// One request to the sandbox; the JSON body of its 200 answer.
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let body = body.map(Value::to_string).unwrap_or_default();
-        let mut stream = TcpStream::connect(&self.addr).expect("connect");
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        )
-        .expect("request");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("response");
-        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-        let (_, body) = response.split_once("\r\n\r\n").expect("a body");
-        serde_json::from_str(body).expect("a JSON body")
-    }
-
-    /// How many requests a platform route has seen (`ac.next`, `ilab.refreshtoken`, …).
-    fn count(&self, route: &str) -> u64 {
-        self.call("GET", "/_sandbox/stats", None)["requests"][route]
-            .as_u64()
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A fresh store directory of this test.
 fn store_dir(name: &str) -> PathBuf {
