@@ -192,7 +192,7 @@ async fn two_processes_sharing_a_file_store_make_one_login() {
 #[tokio::test]
 async fn a_relogin_for_one_cluster_refreshes_the_others_stored_tokens() {
     let sandbox = sandbox(AcConfig {
-        ttl: Duration::from_secs(1),
+        ttl: Duration::from_secs(2),
         renewal_window: Duration::from_millis(200),
         ..three_clusters()
     })

@@ -145,9 +145,11 @@ impl Shared {
         key: &str,
         seen: u64,
     ) -> Result<Token, Error> {
+        // Written after this login began waiting: another login's. Its token is the
+        // region's current one; if it is about to expire, the provider renews it (a
+        // second login would hand back the same token).
         if let Some(stored) = self.store.load(key).await?
             && stored.generation > seen
-            && fresh(&stored.token)
         {
             tracing::info!(key = %key, "ac: another login of the account brought this cluster's token");
             return Ok(stored.token);
@@ -209,11 +211,4 @@ impl Shared {
             self.store.wait_for_change(&key, poll).await;
         }
     }
-}
-
-/// Whether a stored token is worth handing out rather than logging in: valid for a
-/// while yet (a fifth of its life, at most 30 s).
-fn fresh(token: &Token) -> bool {
-    let margin = (token.expiry().lifetime() / 5).min(Duration::from_secs(30));
-    token.remaining() > margin
 }

@@ -47,7 +47,7 @@ pub use center::{CenterRegion, ClusterUser, Discovery, ServiceKind, ServiceUrl, 
 pub use claims::{AcClaims, AccountStatus};
 pub use client::{AcClient, AcClientBuilder, DEFAULT_ASSUMED_LIFETIME};
 pub use login::CLOCK_SKEW_NOTICE;
-pub use provider::{AcProvider, RENEWAL_WINDOW};
+pub use provider::{AcProvider, LOGIN_TOKEN_FLOOR, RENEWAL_WINDOW};
 pub use region::{ClusterSelector, Login, Region};
 pub use reply::is_token_refused;
 pub use scheme::AcScheme;

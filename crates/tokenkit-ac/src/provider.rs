@@ -13,6 +13,11 @@ use crate::{AcClient, ClusterSelector, PLATFORM, token};
 /// How long after expiry a token can still be renewed (§2.2: 24 h).
 pub const RENEWAL_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
+/// A login hands back the region's *current* token, which may be about to expire (or,
+/// measured against `Date`, already be): one with less than this left is renewed at
+/// once, so the cache never receives a token it cannot hand out.
+pub const LOGIN_TOKEN_FLOOR: Duration = Duration::from_secs(1);
+
 /// The token of one cluster: `fetch` logs in and picks the cluster, `refresh` renews
 /// with `tokens/next` and falls back to a login when renewal is refused.
 ///
@@ -95,10 +100,19 @@ fn renewal_refused(error: &Error) -> bool {
 #[async_trait]
 impl TokenProvider for AcProvider {
     async fn fetch(&self) -> Result<Token, Error> {
-        match &self.account {
-            Some(account) => account.login_for(&self.cluster).await,
-            None => self.client.login().await?.token_for(&self.cluster),
+        let token = match &self.account {
+            Some(account) => account.login_for(&self.cluster).await?,
+            None => self.client.login().await?.token_for(&self.cluster)?,
+        };
+        if token.remaining() >= LOGIN_TOKEN_FLOOR {
+            return Ok(token);
         }
+        tracing::info!(cluster = %self.cluster, "ac login gave a token about to expire; renewing it at once");
+        let renewed = self.client.renew(token.access_token()).await?;
+        Ok(match token.metadata().cluster.clone() {
+            Some(cluster) => token::with_cluster(renewed, cluster),
+            None => renewed,
+        })
     }
 
     async fn refresh(&self, current: &Token) -> Result<Token, Error> {

@@ -157,7 +157,14 @@ async fn past_the_renewal_window_refresh_logs_in_without_asking_to_renew() {
     catch_all(&server).await;
     let provider = AcProvider::new(client(&server), ClusterSelector::id("11112"))
         .renewal_window(Duration::from_millis(50));
-    let old = provider.fetch().await.expect("login");
+    // The expired token as a login hands it out (the provider itself would renew it
+    // at once: see the next test).
+    let old = client(&server)
+        .login()
+        .await
+        .expect("login")
+        .token_for(&ClusterSelector::id("11112"))
+        .expect("token");
     assert!(old.expiry().is_expired());
     tokio::time::sleep(Duration::from_millis(80)).await;
     let new = provider.refresh(&old).await.expect("logged in again");
@@ -175,4 +182,31 @@ fn the_policy_renews_up_to_24_hours_past_expiry() {
     let short =
         AcProvider::new(client, ClusterSelector::platform()).renewal_window(Duration::from_secs(5));
     assert_eq!(short.policy().renewal_grace, Some(Duration::from_secs(5)));
+}
+
+#[tokio::test]
+async fn a_login_token_about_to_expire_is_renewed_at_once() {
+    let server = MockServer::start().await;
+    // The login hands back the region's current token, which has (about) no time left.
+    let dying = ac_jwt("11112", Duration::ZERO);
+    let fresh = ac_jwt("11112", HOUR);
+    mount_login(
+        &server,
+        json!([{"clusterName": "华东一区", "clusterId": "11112", "token": dying}]),
+        1,
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path(NEXT))
+        .and(wiremock::matchers::header("token", dying.as_str()))
+        .respond_with(success(json!(fresh)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let provider = AcProvider::new(client(&server), ClusterSelector::id("11112"));
+    let token = provider.fetch().await.expect("renewed");
+    assert_eq!(token.access_token().expose_secret(), fresh);
+    assert!(token.remaining() > Duration::from_secs(3000));
+    assert_eq!(cluster_of(&token), ("11112".into(), "华东一区".into()));
 }
