@@ -10,8 +10,8 @@
 //!   region's key, so their caches adopt it instead of logging in themselves (across
 //!   processes too, with `FileStore` or `RedisStore`);
 //! - a login that waited for another one first looks at the store: if the other login
-//!   already brought this cluster a newer token, that is the answer and no login is
-//!   made.
+//!   already brought this cluster a token (unexpired, and not the one being replaced),
+//!   that is the answer and no login is made.
 //!
 //! Renewal (`tokens/next`) stays per cluster: only a login is shared.
 
@@ -127,12 +127,17 @@ impl Shared {
 
     /// The cluster's token from a login of the account: another's, if one happened
     /// while this one waited its turn, else a new one, shared with the other regions.
-    pub(crate) async fn login_for(&self, cluster: &ClusterSelector) -> Result<Token, Error> {
+    /// `replacing` is the token the caller is replacing (refused or past renewal): the
+    /// store may still hold it, and it is never the answer.
+    pub(crate) async fn login_for(
+        &self,
+        cluster: &ClusterSelector,
+        replacing: Option<&Token>,
+    ) -> Result<Token, Error> {
         let key = self.key(cluster);
-        let seen = self.store.load(&key).await?.map_or(0, |v| v.generation);
         let _turn = self.login.lock().await;
         let lease = self.login_lease().await?;
-        let result = self.login_or_adopt(cluster, &key, seen).await;
+        let result = self.login_or_adopt(cluster, &key, replacing).await;
         if let Err(error) = self.store.release_lease(lease).await {
             tracing::warn!(key = %key, %error, "could not release the account's login lease");
         }
@@ -143,13 +148,16 @@ impl Shared {
         &self,
         cluster: &ClusterSelector,
         key: &str,
-        seen: u64,
+        replacing: Option<&Token>,
     ) -> Result<Token, Error> {
-        // Written after this login began waiting: another login's. Its token is the
-        // region's current one; if it is about to expire, the provider renews it (a
-        // second login would hand back the same token).
+        // The cache asks for a login only when the store had nothing it could use; a
+        // token there now came from another login of the account (in this process or
+        // another) that ran while this one waited. It is the region's current token;
+        // if it is about to expire the provider renews it (a second login would hand
+        // back the same token).
         if let Some(stored) = self.store.load(key).await?
-            && stored.generation > seen
+            && !stored.token.expiry().is_expired()
+            && !replacing.is_some_and(|r| r.same_access_token(&stored.token))
         {
             tracing::info!(key = %key, "ac: another login of the account brought this cluster's token");
             return Ok(stored.token);

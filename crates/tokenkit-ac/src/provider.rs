@@ -1,6 +1,6 @@
 //! `AcProvider`: the token of one cluster, for the core's `TokenCache`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokenkit_core::{Error, RefreshPolicy, Token, TokenProvider, async_trait};
@@ -41,6 +41,10 @@ pub struct AcProvider {
     cluster: ClusterSelector,
     renewal_window: Duration,
     account: Option<Arc<Shared>>,
+    /// The last token a login was asked to replace. When that login fails (say, with
+    /// wrong credentials) the cache asks `fetch` next, and a shared store may still hold
+    /// this token: it must not come back as the answer.
+    replacing: Arc<Mutex<Option<Token>>>,
 }
 
 impl AcProvider {
@@ -51,6 +55,7 @@ impl AcProvider {
             cluster,
             renewal_window: RENEWAL_WINDOW,
             account: None,
+            replacing: Arc::default(),
         }
     }
 
@@ -60,6 +65,7 @@ impl AcProvider {
             cluster,
             renewal_window: RENEWAL_WINDOW,
             account: Some(account),
+            replacing: Arc::default(),
         }
     }
 
@@ -87,6 +93,34 @@ impl AcProvider {
     }
 }
 
+impl AcProvider {
+    /// A login for this cluster (the account's, when there is one), replacing
+    /// `replacing`. A login hands back the region's current token, which may be about to
+    /// expire: one with less than [`LOGIN_TOKEN_FLOOR`] left is renewed at once.
+    async fn login(&self, replacing: Option<&Token>) -> Result<Token, Error> {
+        let replacing = {
+            let mut last = self.replacing.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(token) = replacing {
+                *last = Some(token.clone());
+            }
+            last.clone()
+        };
+        let token = match &self.account {
+            Some(account) => account.login_for(&self.cluster, replacing.as_ref()).await?,
+            None => self.client.login().await?.token_for(&self.cluster)?,
+        };
+        if token.remaining() >= LOGIN_TOKEN_FLOOR {
+            return Ok(token);
+        }
+        tracing::info!(cluster = %self.cluster, "ac login gave a token about to expire; renewing it at once");
+        let renewed = self.client.renew(token.access_token()).await?;
+        Ok(match token.metadata().cluster.clone() {
+            Some(cluster) => token::with_cluster(renewed, cluster),
+            None => renewed,
+        })
+    }
+}
+
 /// Renewal refusals that only a new login can get past: the token is too old (10008,
 /// also the answer for a token already replaced by its renewal) or not accepted (10004).
 fn renewal_refused(error: &Error) -> bool {
@@ -100,25 +134,13 @@ fn renewal_refused(error: &Error) -> bool {
 #[async_trait]
 impl TokenProvider for AcProvider {
     async fn fetch(&self) -> Result<Token, Error> {
-        let token = match &self.account {
-            Some(account) => account.login_for(&self.cluster).await?,
-            None => self.client.login().await?.token_for(&self.cluster)?,
-        };
-        if token.remaining() >= LOGIN_TOKEN_FLOOR {
-            return Ok(token);
-        }
-        tracing::info!(cluster = %self.cluster, "ac login gave a token about to expire; renewing it at once");
-        let renewed = self.client.renew(token.access_token()).await?;
-        Ok(match token.metadata().cluster.clone() {
-            Some(cluster) => token::with_cluster(renewed, cluster),
-            None => renewed,
-        })
+        self.login(None).await
     }
 
     async fn refresh(&self, current: &Token) -> Result<Token, Error> {
         if self.window_closed(current) {
             tracing::info!(cluster = %self.cluster, "ac renewal window closed; logging in");
-            return self.fetch().await;
+            return self.login(Some(current)).await;
         }
         match self.client.renew(current.access_token()).await {
             Ok(renewed) => Ok(match current.metadata().cluster.clone() {
@@ -127,7 +149,7 @@ impl TokenProvider for AcProvider {
             }),
             Err(error) if renewal_refused(&error) => {
                 tracing::info!(cluster = %self.cluster, %error, "ac renewal refused; logging in");
-                self.fetch().await
+                self.login(Some(current)).await
             }
             Err(error) => Err(error),
         }

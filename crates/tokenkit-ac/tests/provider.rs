@@ -210,3 +210,33 @@ async fn a_login_token_about_to_expire_is_renewed_at_once() {
     assert!(token.remaining() > Duration::from_secs(3000));
     assert_eq!(cluster_of(&token), ("11112".into(), "华东一区".into()));
 }
+
+#[tokio::test]
+async fn an_account_never_hands_back_the_token_it_was_asked_to_replace() {
+    let server = MockServer::start().await;
+    // The first login works; every later one is refused (the password was changed).
+    Mock::given(method("POST"))
+        .and(path(LOGIN))
+        .respond_with(success(regions(HOUR)))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(LOGIN))
+        .respond_with(refusal(json!("10004"), "参数无效"))
+        .mount(&server)
+        .await;
+    Mock::given(path(NEXT))
+        .respond_with(refusal(json!("10008"), "权限不足"))
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let account = tokenkit_ac::AcAccount::new(client(&server));
+    let cache = account.cache(ClusterSelector::id("11112"));
+    let refused = cache.token().await.expect("first login").to_owned_token();
+    // The platform refused it; renewal is refused too, and so is the new login. The
+    // store still holds the refused token: it must not be the answer.
+    let error = cache.invalidate(&refused).await.expect_err("no login possible");
+    assert_eq!(error.platform_code(), Some("10004"), "{error}");
+}

@@ -482,3 +482,39 @@ fn conflicting_or_missing_logins_and_unknown_kinds_are_usage_errors() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("TOKENKIT_AC_SECRET_KEY"), "{err}");
 }
+
+#[test]
+fn processes_of_three_clusters_started_at_once_make_one_login() {
+    for login in [Login::Password, Login::AccessKey] {
+        let sandbox = Sandbox::start();
+        let base = sandbox.base_url();
+        let dir = store_dir(&format!("at-once-{login:?}"));
+        let store = file_store(&dir);
+        // Each cluster twice: six processes racing for one account's login.
+        let children: Vec<_> = ["0", "11112", "华东一区", "0", "11112", "华东一区"]
+            .iter()
+            .map(|cluster| {
+                ac("token", &base, login)
+                    .args(["--cluster", cluster, "--store", &store])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn tokenkit")
+            })
+            .collect();
+        let tokens: Vec<String> = children
+            .into_iter()
+            .map(|child| line(&child.wait_with_output().expect("wait")))
+            .collect();
+        let (password, access_key) = logins(&sandbox);
+        assert_eq!(
+            password + access_key,
+            1,
+            "{login:?}: one login for every process"
+        );
+        assert_eq!(tokens[0], tokens[3], "one token per cluster");
+        assert_eq!(tokens[1], tokens[2], "11112 is 华东一区");
+        assert_ne!(tokens[0], tokens[1]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
