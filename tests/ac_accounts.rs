@@ -6,23 +6,17 @@
 #![cfg(all(feature = "ac", feature = "sandbox"))]
 #![allow(clippy::expect_used)]
 
+#[path = "support/ac.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use support::{access_key_client, sandbox, sleep_past_expiry};
 use tokenkit::ac::{AcAccount, AcClient, AcProvider, ClusterSelector, ServiceKind};
-use tokenkit::core::http::HttpConfig;
+use tokenkit::sandbox::Sandbox;
 use tokenkit::sandbox::ac::{AcCluster, AcConfig};
-use tokenkit::sandbox::{Sandbox, SandboxConfig};
-use tokenkit::{FileStore, Token, TokenCache, TokenStore};
-
-async fn sandbox(ac: AcConfig) -> Sandbox {
-    Sandbox::start(SandboxConfig {
-        ac,
-        ..SandboxConfig::default()
-    })
-    .await
-    .expect("sandbox starts")
-}
+use tokenkit::{FileStore, TokenCache, TokenStore};
 
 fn three_clusters() -> AcConfig {
     let mut config = AcConfig::default();
@@ -30,22 +24,8 @@ fn three_clusters() -> AcConfig {
     config
 }
 
-fn access_key_client(sandbox: &Sandbox, secret: &str) -> AcClient {
-    AcClient::builder(sandbox.base_url())
-        .user("demo")
-        .access_key("demo-access-key", secret)
-        .auth_url(sandbox.base_url())
-        .http(HttpConfig::default().timeout(Duration::from_secs(5)))
-        .build()
-        .expect("client")
-}
-
 fn logins(sandbox: &Sandbox) -> u64 {
     sandbox.stats().get("ac.tokens") + sandbox.stats().get("ac.ak_tokens")
-}
-
-async fn sleep_past_expiry(token: &Token, extra: Duration) {
-    tokio::time::sleep_until(token.expiry().deadline() + extra).await;
 }
 
 #[tokio::test]

@@ -2,41 +2,24 @@
 //! against the sandbox, with lifetimes of seconds (PROTOCOLS.md §2).
 #![cfg(all(feature = "ac", feature = "sandbox"))]
 
+#[path = "support/ac.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use support::{sandbox, sleep_past_expiry};
 use tokenkit::ac::{AcClient, AcProvider, ClusterSelector, is_token_refused};
-use tokenkit::core::http::HttpConfig;
+use tokenkit::sandbox::Sandbox;
 use tokenkit::sandbox::ac::AcConfig;
-use tokenkit::sandbox::{Sandbox, SandboxConfig};
-use tokenkit::{Error, Token, TokenCache};
-
-async fn sandbox(ac: AcConfig) -> Sandbox {
-    Sandbox::start(SandboxConfig {
-        ac,
-        ..SandboxConfig::default()
-    })
-    .await
-    .expect("sandbox starts")
-}
+use tokenkit::{Error, TokenCache};
 
 fn client(sandbox: &Sandbox, password: &str) -> AcClient {
-    AcClient::builder(sandbox.base_url())
-        .user("demo")
-        .password(password)
-        .org_id("demo-org")
-        .http(HttpConfig::default().timeout(Duration::from_secs(5)))
-        .build()
-        .expect("client")
+    support::password_client(sandbox, password)
 }
 
 fn cache(sandbox: &Sandbox, cluster: ClusterSelector) -> TokenCache {
     TokenCache::new(AcProvider::new(client(sandbox, "demo-password"), cluster))
-}
-
-/// Sleeps until `extra` after the token's (client-side) expiry.
-async fn sleep_past_expiry(token: &Token, extra: Duration) {
-    tokio::time::sleep_until(token.expiry().deadline() + extra).await;
 }
 
 #[tokio::test]

@@ -237,6 +237,9 @@ async fn an_account_never_hands_back_the_token_it_was_asked_to_replace() {
     let refused = cache.token().await.expect("first login").to_owned_token();
     // The platform refused it; renewal is refused too, and so is the new login. The
     // store still holds the refused token: it must not be the answer.
-    let error = cache.invalidate(&refused).await.expect_err("no login possible");
+    let error = cache
+        .invalidate(&refused)
+        .await
+        .expect_err("no login possible");
     assert_eq!(error.platform_code(), Some("10004"), "{error}");
 }
