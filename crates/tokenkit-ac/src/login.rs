@@ -107,28 +107,13 @@ fn unix_seconds(t: SystemTime) -> u64 {
 }
 
 /// A refused access-key login, told how far the local clock is from the platform's
-/// when that is far enough to be why (the timestamp is signed from the local clock).
+/// when that is far enough to be why (the timestamp is signed from the local clock): a
+/// further field of the refusal, `local clock`.
 fn with_clock_notice(error: Error, arrival: &Arrival) -> Error {
-    let Error::Rejected {
-        platform,
-        code,
-        message,
-        meaning,
-        reauth_required,
-        details,
-    } = error
-    else {
-        return error;
-    };
-    let meaning = match clock_offset(arrival) {
-        Some(offset) => format!("{meaning}; {offset}"),
-        None => meaning,
-    };
-    let mut error = Error::rejected(platform, code, message, meaning, reauth_required);
-    for (name, value) in details {
-        error = error.with_detail(name, value);
+    match clock_offset(arrival) {
+        Some(offset) => error.with_detail("local clock", offset),
+        None => error,
     }
-    error
 }
 
 /// "the local clock is 1 h 0 min 5 s behind the platform's …", when it is off by more

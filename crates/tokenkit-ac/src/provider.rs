@@ -113,8 +113,14 @@ impl AcProvider {
             return Ok(token);
         }
         tracing::info!(cluster = %self.cluster, "ac login gave a token about to expire; renewing it at once");
-        let renewed = self.client.renew(token.access_token()).await?;
-        Ok(match token.metadata().cluster.clone() {
+        self.renew(&token).await
+    }
+
+    /// `tokens/next` for `current`; the new token keeps `current`'s cluster name (the
+    /// renewal answers only the token, whose claims hold the id alone).
+    async fn renew(&self, current: &Token) -> Result<Token, Error> {
+        let renewed = self.client.renew(current.access_token()).await?;
+        Ok(match current.metadata().cluster.clone() {
             Some(cluster) => token::with_cluster(renewed, cluster),
             None => renewed,
         })
@@ -142,11 +148,8 @@ impl TokenProvider for AcProvider {
             tracing::info!(cluster = %self.cluster, "ac renewal window closed; logging in");
             return self.login(Some(current)).await;
         }
-        match self.client.renew(current.access_token()).await {
-            Ok(renewed) => Ok(match current.metadata().cluster.clone() {
-                Some(cluster) => token::with_cluster(renewed, cluster),
-                None => renewed,
-            }),
+        match self.renew(current).await {
+            Ok(renewed) => Ok(renewed),
             Err(error) if renewal_refused(&error) => {
                 tracing::info!(cluster = %self.cluster, %error, "ac renewal refused; logging in");
                 self.login(Some(current)).await
