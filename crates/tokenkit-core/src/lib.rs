@@ -37,5 +37,5 @@ pub use reqwest;
 #[cfg(feature = "middleware")]
 pub use reqwest_middleware;
 pub use secret::{AccessToken, AppSecret, Password, RefreshToken, Secret, SecretKey};
-pub use store::{CasOutcome, FileStore, Lease, MemoryStore, TokenStore, Versioned};
+pub use store::{CasOutcome, FileStore, Lease, MemoryStore, PendingRecord, TokenStore, Versioned};
 pub use token::{Cluster, Grant, Metadata, Token, TokenRecord, UserIdentity};

@@ -6,6 +6,10 @@
 //! 0700 directory. The refresh lease is an OS file lock on a sibling `.lease` file,
 //! which the OS releases when its holder dies, so a crashed refresher never blocks the
 //! others. Secrets rest on disk in clear, protected by those permissions only.
+//!
+//! A key's pending records are one more file, `<key>.pending.json`, replaced the same
+//! way under its own `.pending-lock`; it names its key, so the keys with pending
+//! records can be listed.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -16,7 +20,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{CasOutcome, Lease, TokenStore, Versioned};
+use super::{CasOutcome, Lease, PendingRecord, TokenStore, Versioned};
 use crate::{Error, Token, TokenRecord};
 
 /// Tokens kept as files in one directory.
@@ -35,6 +39,22 @@ struct FileRecord {
     generation: u64,
     token: TokenRecord,
 }
+
+/// The pending records of one key, oldest first.
+#[derive(Serialize, Deserialize)]
+struct PendingFile {
+    key: String,
+    records: Vec<PendingEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PendingEntry {
+    id: String,
+    data: String,
+}
+
+/// The suffix of a pending-records file.
+const PENDING_SUFFIX: &str = ".pending.json";
 
 impl FileStore {
     /// Opens (creating it 0700 if needed) the directory `dir`.
@@ -86,7 +106,13 @@ impl FileStore {
     fn write_atomically(&self, key: &str, record: &FileRecord) -> Result<(), Error> {
         let bytes =
             serde_json::to_vec(record).map_err(|_| Error::store("cannot encode a token", false))?;
-        let target = self.path_for(key);
+        self.replace_file(key, &self.path_for(key), &bytes)
+            .map_err(|e| io_error("cannot write a token file", &e))
+    }
+
+    /// Writes `bytes` to `target` through a temporary file, so a reader sees the old
+    /// contents or the new ones, even if this process is killed mid-write.
+    fn replace_file(&self, key: &str, target: &Path, bytes: &[u8]) -> io::Result<()> {
         let tmp = self.dir.join(format!(
             ".{}.{}.{}.tmp",
             file_stem(key),
@@ -99,16 +125,67 @@ impl FileStore {
                 .create_new(true)
                 .mode(0o600)
                 .open(&tmp)?;
-            file.write_all(&bytes)?;
+            file.write_all(bytes)?;
             file.sync_all()?;
-            fs::rename(&tmp, &target)?;
+            fs::rename(&tmp, target)?;
             File::open(&self.dir)?.sync_all()
         })();
-        if let Err(e) = result {
+        if result.is_err() {
             let _ = fs::remove_file(&tmp);
-            return Err(io_error("cannot write a token file", &e));
         }
-        Ok(())
+        result
+    }
+
+    fn pending_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{}{PENDING_SUFFIX}", file_stem(key)))
+    }
+
+    fn read_pending_file(&self, path: &Path) -> Result<Option<PendingFile>, Error> {
+        let bytes = match fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("cannot read a pending-records file", &e)),
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|_| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            Error::store(format!("pending-records file {name:?} is corrupt"), false)
+        })
+    }
+
+    /// Applies `change` to the pending records of `key` under the key's pending lock,
+    /// and writes them back (or removes the file when none is left).
+    fn update_pending<T>(
+        &self,
+        key: &str,
+        change: impl FnOnce(&mut Vec<PendingEntry>) -> T,
+    ) -> Result<T, Error> {
+        let lock = self.open_lock_file(key, "pending-lock")?;
+        lock.lock()
+            .map_err(|e| io_error("cannot lock a pending-records file", &e))?;
+        let path = self.pending_path(key);
+        let mut records = self
+            .read_pending_file(&path)?
+            .map(|f| f.records)
+            .unwrap_or_default();
+        let outcome = change(&mut records);
+        if records.is_empty() {
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(io_error("cannot remove a pending-records file", &e));
+                }
+                _ => {}
+            }
+        } else {
+            let file = PendingFile {
+                key: key.to_owned(),
+                records,
+            };
+            let bytes = serde_json::to_vec(&file)
+                .map_err(|_| Error::store("cannot encode pending records", false))?;
+            self.replace_file(key, &path, &bytes)
+                .map_err(|e| io_error("cannot write a pending-records file", &e))?;
+        }
+        Ok(outcome)
     }
 
     fn open_lock_file(&self, key: &str, ext: &str) -> Result<File, Error> {
@@ -223,6 +300,70 @@ impl TokenStore for FileStore {
     fn is_shared(&self) -> bool {
         true
     }
+
+    async fn put_pending(&self, key: &str, id: &str, data: &str) -> Result<(), Error> {
+        let (key, id, data) = (key.to_owned(), id.to_owned(), data.to_owned());
+        self.blocking(move |s| {
+            s.update_pending(&key, |records| {
+                match records.iter_mut().find(|r| r.id == id) {
+                    Some(record) => record.data = data,
+                    None => records.push(PendingEntry { id, data }),
+                }
+            })
+        })
+        .await
+    }
+
+    async fn pending(&self, key: &str) -> Result<Vec<PendingRecord>, Error> {
+        let key = key.to_owned();
+        self.blocking(move |s| {
+            let file = s.read_pending_file(&s.pending_path(&key))?;
+            Ok(file
+                .map(|f| f.records)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| PendingRecord::new(r.id, r.data))
+                .collect())
+        })
+        .await
+    }
+
+    async fn remove_pending(&self, key: &str, id: &str) -> Result<bool, Error> {
+        let (key, id) = (key.to_owned(), id.to_owned());
+        self.blocking(move |s| {
+            s.update_pending(&key, |records| {
+                let before = records.len();
+                records.retain(|r| r.id != id);
+                records.len() != before
+            })
+        })
+        .await
+    }
+
+    async fn pending_keys(&self) -> Result<Vec<String>, Error> {
+        self.blocking(|s| {
+            let entries = fs::read_dir(&s.dir)
+                .map_err(|e| io_error("cannot list the store directory", &e))?;
+            let mut keys = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|e| io_error("cannot list the store directory", &e))?;
+                let name = entry.file_name();
+                let is_pending = name
+                    .to_str()
+                    .is_some_and(|n| n.ends_with(PENDING_SUFFIX) && !n.starts_with('.'));
+                if !is_pending {
+                    continue;
+                }
+                if let Some(file) = s.read_pending_file(&entry.path())?
+                    && !file.records.is_empty()
+                {
+                    keys.push(file.key);
+                }
+            }
+            Ok(keys)
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +394,31 @@ mod tests {
     async fn lease_is_exclusive() {
         let dir = temp_dir("lease");
         conformance::lease_is_exclusive(&FileStore::open(&dir).expect("open")).await;
+        fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[tokio::test]
+    async fn pending_records_are_kept_beside_the_token() {
+        let dir = temp_dir("pending");
+        let store = FileStore::open(&dir).expect("open");
+        conformance::pending_records_are_kept_beside_the_token(&store).await;
+        // A second handle (another process) sees what the first one kept.
+        store.put_pending("k", "r", "data").await.expect("put");
+        let other = FileStore::open(&dir).expect("open");
+        assert_eq!(other.pending("k").await.expect("pending")[0].data(), "data");
+        assert_eq!(other.pending_keys().await.expect("keys"), ["k"]);
+        fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_pending_file_is_a_store_error() {
+        let dir = temp_dir("pending-corrupt");
+        let store = FileStore::open(&dir).expect("open");
+        fs::write(dir.join("k.pending.json"), b"{\"key\": \"k\", \"rec").expect("write");
+        let err = store.pending("k").await.unwrap_err();
+        assert!(err.to_string().contains("corrupt"), "{err}");
+        let err = store.put_pending("k", "r", "d").await.unwrap_err();
+        assert!(err.to_string().contains("corrupt"), "{err}");
         fs::remove_dir_all(dir).expect("cleanup");
     }
 

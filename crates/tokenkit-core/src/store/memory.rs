@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::{CasOutcome, Lease, TokenStore, Versioned};
+use super::{CasOutcome, Lease, PendingRecord, TokenStore, Versioned};
 use crate::{Error, Token};
 
 /// Tokens kept in this process's memory.
@@ -26,6 +26,9 @@ struct State {
     tokens: HashMap<String, Versioned>,
     leases: HashMap<String, (String, Instant)>,
     next_fence: u64,
+    /// Key → its pending records, oldest first. A handful per key: a vector is the
+    /// cheapest ordered map here.
+    pending: HashMap<String, Vec<PendingRecord>>,
 }
 
 impl MemoryStore {
@@ -118,6 +121,38 @@ impl TokenStore for MemoryStore {
         self.state().tokens.remove(key);
         Ok(())
     }
+
+    async fn put_pending(&self, key: &str, id: &str, data: &str) -> Result<(), Error> {
+        let mut state = self.state();
+        let records = state.pending.entry(key.to_owned()).or_default();
+        match records.iter_mut().find(|r| r.id() == id) {
+            Some(record) => *record = PendingRecord::new(id, data),
+            None => records.push(PendingRecord::new(id, data)),
+        }
+        Ok(())
+    }
+
+    async fn pending(&self, key: &str) -> Result<Vec<PendingRecord>, Error> {
+        Ok(self.state().pending.get(key).cloned().unwrap_or_default())
+    }
+
+    async fn remove_pending(&self, key: &str, id: &str) -> Result<bool, Error> {
+        let mut state = self.state();
+        let Some(records) = state.pending.get_mut(key) else {
+            return Ok(false);
+        };
+        let before = records.len();
+        records.retain(|r| r.id() != id);
+        let removed = records.len() != before;
+        if records.is_empty() {
+            state.pending.remove(key);
+        }
+        Ok(removed)
+    }
+
+    async fn pending_keys(&self) -> Result<Vec<String>, Error> {
+        Ok(self.state().pending.keys().cloned().collect())
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +168,11 @@ mod tests {
     #[tokio::test]
     async fn lease_is_exclusive() {
         conformance::lease_is_exclusive(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn pending_records_are_kept_beside_the_token() {
+        conformance::pending_records_are_kept_beside_the_token(&MemoryStore::new()).await;
     }
 
     #[tokio::test(start_paused = true)]

@@ -6,9 +6,16 @@
 //! *lease* for the refresh so that only one holder calls the platform at a time. The
 //! lease is an optimisation; correctness of the ilab budget rests on the
 //! compare-and-set: a refresh is counted in the store before it is sent.
+//!
+//! Beside each grant a store keeps its *pending records* ([`PendingRecord`]): what a
+//! platform call that uses the grant's tokens must still deliver (an ilab result not
+//! yet acknowledged). They live in the same backend as the token, so a record survives
+//! a restart exactly when the token does, and another process sharing the store can
+//! finish the delivery.
 
 mod file;
 mod memory;
+mod pending;
 
 use std::any::Any;
 use std::fmt;
@@ -18,6 +25,7 @@ use async_trait::async_trait;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
+pub use pending::{PendingRecord, pending_lease_key};
 
 use crate::{Error, Token};
 
@@ -102,6 +110,35 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     fn is_shared(&self) -> bool {
         false
     }
+
+    /// Keeps `data` as the pending record `id` of `key`, replacing a record of that id,
+    /// as durably as this store keeps tokens. Removing the token of `key`
+    /// ([`TokenStore::remove`]) leaves its pending records alone: a relaunched grant of
+    /// the same key delivers them.
+    ///
+    /// The default says this store keeps no pending records (all of tokenkit's stores
+    /// do keep them).
+    async fn put_pending(&self, key: &str, id: &str, data: &str) -> Result<(), Error> {
+        let _ = (key, id, data);
+        Err(pending::unsupported())
+    }
+
+    /// The pending records of `key`, oldest first (by their first `put_pending`).
+    async fn pending(&self, key: &str) -> Result<Vec<PendingRecord>, Error> {
+        let _ = key;
+        Err(pending::unsupported())
+    }
+
+    /// Removes the pending record `id` of `key`; whether it was there.
+    async fn remove_pending(&self, key: &str, id: &str) -> Result<bool, Error> {
+        let _ = (key, id);
+        Err(pending::unsupported())
+    }
+
+    /// The keys that have at least one pending record, in no particular order.
+    async fn pending_keys(&self) -> Result<Vec<String>, Error> {
+        Err(pending::unsupported())
+    }
 }
 
 #[cfg(test)]
@@ -155,6 +192,53 @@ pub(crate) mod conformance {
         assert!(store.load("other").await.expect("load").is_none());
         store.remove("k").await.expect("remove");
         assert!(store.load("k").await.expect("load").is_none());
+    }
+
+    pub(crate) async fn pending_records_are_kept_beside_the_token(store: &dyn TokenStore) {
+        assert!(store.pending("k").await.expect("pending").is_empty());
+        store.put_pending("k", "r1", "one").await.expect("put");
+        store.put_pending("k", "r2", "二").await.expect("put");
+        store
+            .put_pending("other key/2", "r1", "x")
+            .await
+            .expect("put");
+        // Replacing keeps the record's place.
+        store
+            .put_pending("k", "r1", "one again")
+            .await
+            .expect("put");
+        let kept = store.pending("k").await.expect("pending");
+        let pairs: Vec<(&str, &str)> = kept.iter().map(|r| (r.id(), r.data())).collect();
+        assert_eq!(pairs, [("r1", "one again"), ("r2", "二")]);
+        let mut keys = store.pending_keys().await.expect("keys");
+        keys.sort();
+        assert_eq!(keys, ["k", "other key/2"]);
+        // The token's removal leaves the records; the records' removal leaves the token.
+        store
+            .compare_and_set("k", 0, &token("a"))
+            .await
+            .expect("cas");
+        store.remove("k").await.expect("remove");
+        assert_eq!(store.pending("k").await.expect("pending").len(), 2);
+        store
+            .compare_and_set("k", 0, &token("b"))
+            .await
+            .expect("cas");
+        assert!(store.remove_pending("k", "r1").await.expect("remove"));
+        assert!(!store.remove_pending("k", "r1").await.expect("remove"));
+        assert!(!store.remove_pending("nobody", "r1").await.expect("remove"));
+        assert!(store.load("k").await.expect("load").is_some());
+        assert!(store.remove_pending("k", "r2").await.expect("remove"));
+        assert!(store.pending("k").await.expect("pending").is_empty());
+        assert_eq!(store.pending_keys().await.expect("keys"), ["other key/2"]);
+        assert!(
+            store
+                .remove_pending("other key/2", "r1")
+                .await
+                .expect("remove")
+        );
+        assert!(store.pending_keys().await.expect("keys").is_empty());
+        store.remove("k").await.expect("remove");
     }
 
     pub(crate) async fn lease_is_exclusive(store: &dyn TokenStore) {
