@@ -158,6 +158,27 @@ impl IlabClient {
         &self.inner.dialect
     }
 
+    /// The HTTP plumbing (timeouts, body cap) of this client.
+    pub(crate) fn http(&self) -> &Http {
+        &self.inner.http
+    }
+
+    /// The signature of `value` with this client's appid and secret (§1.1, §1.2, §1.4).
+    pub(crate) fn sign(&self, value: &str) -> String {
+        let inner = &self.inner;
+        signature(
+            value,
+            &inner.appid,
+            inner.secret.expose_secret(),
+            inner.hex_case,
+        )
+    }
+
+    /// The URL of `path` on this platform.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{}", self.inner.base_url, path)
+    }
+
     /// Exchanges a launch ticket for a token and the user's identity (§1.1).
     ///
     /// The ticket is single-use: a request that timed out after it was sent is

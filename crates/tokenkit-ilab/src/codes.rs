@@ -16,6 +16,10 @@ pub enum Operation {
     Exchange,
     /// §1.2, refreshing.
     Refresh,
+    /// §1.4, reporting a result (`data_upload`).
+    Upload,
+    /// §1.4, reading results back (`data_get`).
+    DataGet,
 }
 
 impl Operation {
@@ -24,14 +28,37 @@ impl Operation {
         match self {
             Self::Exchange => "exchange",
             Self::Refresh => "refresh",
+            Self::Upload => "result upload",
+            Self::DataGet => "result read-back",
         }
     }
 }
 
 /// The English meaning of `code` for `operation`, and whether only a relaunch helps.
 pub fn meaning(operation: Operation, code: i64) -> (String, bool) {
-    use Operation::{Exchange, Refresh};
+    use Operation::{DataGet, Exchange, Refresh, Upload};
     let (text, reauth) = match (operation, code) {
+        (Upload | DataGet, 1) => ("missing parameter (access_token)".to_owned(), false),
+        (Upload | DataGet, 2) => (
+            "the access token is no longer valid (expired, refreshed away or revoked)".to_owned(),
+            false,
+        ),
+        (Upload, 3) => (
+            "the platform refused the record (its message names the field)".to_owned(),
+            false,
+        ),
+        (DataGet, 3) => (
+            "signature mismatch or wrong appid: check the appid and secret".to_owned(),
+            false,
+        ),
+        (Upload, _) => (
+            "unrecognised code: the platform refused the record".to_owned(),
+            false,
+        ),
+        (DataGet, _) => (
+            "unrecognised code: system error or illegal request".to_owned(),
+            false,
+        ),
         (Exchange, 1) => (
             "missing parameter (ticket, appid or signature)".to_owned(),
             false,

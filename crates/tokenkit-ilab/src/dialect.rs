@@ -4,6 +4,10 @@
 //! (§1.1, §1.2). Public integrations of the main platform use the same scheme under
 //! `/open/api/v2/token` and `/open/api/v2/token/refresh?access_token=…` (§1.3). The
 //! difference is configuration, not a second code path (§1.3).
+//!
+//! The data calls (§1.4) live under `/open/api/v2/data_upload` and `…/data_get` in
+//! every public integration, whichever dialect the tokens come from; a deployment that
+//! serves them elsewhere says so with [`Dialect::with_data_paths`].
 
 use std::borrow::Cow;
 
@@ -11,6 +15,10 @@ use std::borrow::Cow;
 pub const REFRESH_TOKEN_PARAM: &str = "refresh_token";
 /// The refresh parameter of the `open/api/v2` dialect (§1.3).
 pub const ACCESS_TOKEN_PARAM: &str = "access_token";
+/// Where results are reported (§1.4).
+pub const DATA_UPLOAD_PATH: &str = "/open/api/v2/data_upload";
+/// Where reported results are read back (§1.4).
+pub const DATA_GET_PATH: &str = "/open/api/v2/data_get";
 
 /// Paths and parameter names of one deployment.
 ///
@@ -26,6 +34,8 @@ pub struct Dialect {
     exchange_path: Cow<'static, str>,
     refresh_path: Cow<'static, str>,
     refresh_param: Cow<'static, str>,
+    upload_path: Cow<'static, str>,
+    data_get_path: Cow<'static, str>,
 }
 
 impl Default for Dialect {
@@ -41,6 +51,8 @@ impl Dialect {
             exchange_path: Cow::Borrowed("/oauth/token/accesstoken"),
             refresh_path: Cow::Borrowed("/oauth/token/refreshtoken"),
             refresh_param: Cow::Borrowed(REFRESH_TOKEN_PARAM),
+            upload_path: Cow::Borrowed(DATA_UPLOAD_PATH),
+            data_get_path: Cow::Borrowed(DATA_GET_PATH),
         }
     }
 
@@ -51,6 +63,8 @@ impl Dialect {
             exchange_path: Cow::Borrowed("/open/api/v2/token"),
             refresh_path: Cow::Borrowed("/open/api/v2/token/refresh"),
             refresh_param: Cow::Borrowed(ACCESS_TOKEN_PARAM),
+            upload_path: Cow::Borrowed(DATA_UPLOAD_PATH),
+            data_get_path: Cow::Borrowed(DATA_GET_PATH),
         }
     }
 
@@ -65,7 +79,30 @@ impl Dialect {
             exchange_path: Cow::Owned(exchange_path.into()),
             refresh_path: Cow::Owned(refresh_path.into()),
             refresh_param: Cow::Owned(refresh_param.into()),
+            upload_path: Cow::Borrowed(DATA_UPLOAD_PATH),
+            data_get_path: Cow::Borrowed(DATA_GET_PATH),
         }
+    }
+
+    /// The same dialect with the data calls (§1.4) at other paths.
+    pub fn with_data_paths(
+        mut self,
+        upload_path: impl Into<String>,
+        data_get_path: impl Into<String>,
+    ) -> Self {
+        self.upload_path = Cow::Owned(upload_path.into());
+        self.data_get_path = Cow::Owned(data_get_path.into());
+        self
+    }
+
+    /// Where results are reported (default [`DATA_UPLOAD_PATH`]).
+    pub fn upload_path(&self) -> &str {
+        &self.upload_path
+    }
+
+    /// Where results are read back (default [`DATA_GET_PATH`]).
+    pub fn data_get_path(&self) -> &str {
+        &self.data_get_path
     }
 
     /// The exchange path.

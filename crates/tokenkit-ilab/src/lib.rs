@@ -12,6 +12,10 @@
 //!   for the [`TokenCache`](tokenkit_core::TokenCache): single-use ticket, budget of
 //!   two refreshes, spent only near expiry, never repeated blindly.
 //! - [`SessionRegistry`]: one grant per user (`un`) for a backend serving many users.
+//! - [`ExperimentResult`] and [`Reporter`]: a student's result (§1.4), reported with
+//!   the grant's token, kept pending in the grant's store until the platform
+//!   acknowledged it, retried with the same `originId`, handed back when it cannot be
+//!   delivered; `data_get` reads results back.
 //!
 //! ```no_run
 //! use tokenkit_core::TokenCache;
@@ -27,10 +31,13 @@
 
 mod client;
 mod codes;
+mod data_get;
 mod dialect;
 mod provider;
 mod registry;
 mod reply;
+mod report;
+mod result;
 mod scheme;
 mod signature;
 mod ticket;
@@ -40,10 +47,14 @@ mod test_vectors;
 
 pub use client::{IlabClient, IlabClientBuilder, RequestMethod};
 pub use codes::{Operation, RELAUNCH, meaning};
-pub use dialect::{ACCESS_TOKEN_PARAM, Dialect, REFRESH_TOKEN_PARAM};
+pub use dialect::{
+    ACCESS_TOKEN_PARAM, DATA_GET_PATH, DATA_UPLOAD_PATH, Dialect, REFRESH_TOKEN_PARAM,
+};
 pub use provider::{IlabProvider, compact};
 pub use registry::{Session, SessionRegistry};
 pub use reply::REFRESH_BUDGET;
+pub use report::{Failure, FlushReport, Receipt, Reporter, Retry, UploadError};
+pub use result::{ExperimentResult, ExperimentResultBuilder, FINISHED, InvalidRecord, Step};
 pub use scheme::{IlabScheme, TOKEN_INVALID};
 pub use signature::{HexCase, signature};
 pub use ticket::Ticket;

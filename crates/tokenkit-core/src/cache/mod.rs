@@ -187,6 +187,11 @@ impl TokenCache {
         &self.shared.config.key
     }
 
+    /// The store this grant lives in (where its pending records live too).
+    pub fn store(&self) -> &Arc<dyn TokenStore> {
+        &self.shared.store
+    }
+
     /// A valid token: the cached one when fresh, else the result of the one refresh in
     /// flight (or of the fetch when there is no token yet).
     pub async fn token(&self) -> Result<TokenGuard, Error> {

@@ -1,0 +1,611 @@
+//! Reporting results with a grant's tokens (§1.4), so that none is lost or doubled.
+//!
+//! A [`Reporter`] serves one grant (one user's session). [`Reporter::upload`]:
+//!
+//! 1. fills in the record's `username` and `appid`, and keeps the record as *pending*
+//!    in the grant's [`TokenStore`] before anything is sent (a `FileStore` or
+//!    `RedisStore` keeps it across a restart, and another process sharing the store
+//!    can finish it);
+//! 2. sends it through the authenticated-call layer: the token in the query,
+//!    percent-encoded once; `code 2` costs one refresh within the grant's budget and
+//!    one more try (the layer's rule, [`IlabScheme`](crate::IlabScheme));
+//! 3. retries a timeout, a dropped connection, a 5xx or an unreadable answer with
+//!    backoff and the *same* `originId`, so the platform keeps one record however many
+//!    times it was sent, while the grant can still get a token;
+//! 4. removes the pending record only after the platform answered `code 0`.
+//!
+//! What cannot be delivered comes back with the record ([`UploadError`]): still pending
+//! in the store ([`Failure::Pending`]), undeliverable until the user relaunches the
+//! experiment ([`Failure::Undeliverable`], kept for the relaunched grant of the same
+//! key), refused by the platform ([`Failure::Refused`], no longer kept: sending it again
+//! would be refused again), or not kept because the store failed ([`Failure::NotKept`]).
+//! [`Reporter::flush`] delivers what is pending, oldest first, one holder at a time.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use serde_json::Value;
+use tokenkit_core::auth::AuthClient;
+use tokenkit_core::lenient::value_as_string;
+use tokenkit_core::store::pending_lease_key;
+use tokenkit_core::{Backoff, Error, TokenCache, TokenStore};
+
+use crate::codes::{Operation, rejected};
+use crate::data_get::{SignedQuery, parse_records};
+use crate::{ExperimentResult, IlabClient, IlabProvider, PLATFORM, Session};
+
+/// How hard one call tries to deliver one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Attempts per record and call, the first included (default 4; at least 1).
+    pub attempts: u32,
+    /// The wait between attempts (default 500 ms doubling to 8 s, jittered).
+    pub backoff: Backoff,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            backoff: Backoff {
+                base: Duration::from_millis(500),
+                max: Duration::from_secs(8),
+            },
+        }
+    }
+}
+
+/// The platform's acknowledgement of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The record's `originId`.
+    pub origin_id: String,
+    /// The platform's message (`msg`), as it sent it.
+    pub message: String,
+}
+
+/// Why a record was not delivered, and where it is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Every attempt failed on something passing (a timeout, the platform down): the
+    /// record is pending in the store, and a later [`Reporter::flush`] delivers it.
+    Pending,
+    /// The grant can no longer get a token (both refreshes spent, the ticket used):
+    /// only a relaunch helps. The record stays pending under the grant's key, so the
+    /// relaunched grant of the same user delivers it; or the application
+    /// [`discard`s](Reporter::discard) it.
+    Undeliverable,
+    /// The platform refused the record (a code other than 0 and 2): it is no longer
+    /// kept, since sending it again would be refused again.
+    Refused,
+    /// The record could not be delivered and the store could not keep it either: this
+    /// error holds the only copy.
+    NotKept,
+}
+
+impl Failure {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Pending => "not delivered yet; kept pending in the store for a later flush",
+            Self::Undeliverable => {
+                "undeliverable with this grant; kept pending for the user's next launch"
+            }
+            Self::Refused => "refused by the platform; no longer kept",
+            Self::NotKept => "not delivered, and the store could not keep it",
+        }
+    }
+}
+
+/// A record that was not delivered: the record itself, where it is now, and why.
+pub struct UploadError {
+    failure: Failure,
+    record: Box<ExperimentResult>,
+    error: Error,
+}
+
+impl UploadError {
+    /// Where the record is now.
+    pub fn failure(&self) -> Failure {
+        self.failure
+    }
+
+    /// The record (with its `username`, `appid` and `originId`).
+    pub fn record(&self) -> &ExperimentResult {
+        &self.record
+    }
+
+    /// The record, taken.
+    pub fn into_record(self) -> ExperimentResult {
+        *self.record
+    }
+
+    /// The error of the last attempt (the platform's code and message, a timeout, …).
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// Whether only the user's relaunch of the experiment can help.
+    pub fn needs_relaunch(&self) -> bool {
+        self.failure == Failure::Undeliverable
+    }
+}
+
+impl fmt::Display for UploadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ilab: result {} {}: {}",
+            self.record.origin_id(),
+            self.failure.describe(),
+            self.error
+        )
+    }
+}
+
+impl fmt::Debug for UploadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UploadError")
+            .field("failure", &self.failure)
+            .field("record", &self.record)
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl std::error::Error for UploadError {}
+
+/// What a [`Reporter::flush`] did.
+#[derive(Debug, Default)]
+pub struct FlushReport {
+    /// The grant's store key.
+    pub key: String,
+    /// The records the platform acknowledged.
+    pub delivered: Vec<Receipt>,
+    /// The records that were not delivered, with the records.
+    pub failed: Vec<UploadError>,
+    /// Pending records that cannot be read back (the store holds something that is
+    /// not a record): left in the store, by id.
+    pub unreadable: Vec<String>,
+    /// Pending records not tried: another holder is flushing this key, or an earlier
+    /// record found the platform unreachable.
+    pub skipped: usize,
+}
+
+impl FlushReport {
+    /// Whether some record can only be delivered after the user's relaunch.
+    pub fn needs_relaunch(&self) -> bool {
+        self.failed.iter().any(UploadError::needs_relaunch)
+    }
+}
+
+/// How one attempt ended.
+enum Attempt {
+    Delivered(String),
+    /// Passing: the same record, sent again, may go through.
+    Retry(Error),
+    /// Not worth another attempt in this call, but the record stays pending.
+    Stop(Error),
+    Undeliverable(Error),
+    Refused(Error),
+}
+
+/// Reports the results of one grant; see the [module documentation](self).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use tokenkit_ilab::{ExperimentResult, IlabClient, Reporter, SessionRegistry, Step, Ticket};
+/// # async fn demo(raw_ticket: &str) -> Result<(), Box<dyn std::error::Error>> {
+/// let client = IlabClient::builder("https://ilab.example", "1681600222748241929", "123456").build()?;
+/// let sessions = SessionRegistry::new(client.clone());
+/// let session = sessions.launch(Ticket::from_url_value(raw_ticket)?).await?;
+/// let result = ExperimentResult::builder("单摆测重力加速度")
+///     .times_ms(1711111313941, 1711112313941)
+///     .score(86.0)
+///     .step(Step::new(1, "实验操作").times_ms(1711111313941, 1711111913941).score(55.0, 60.0))
+///     .build()?;
+/// let receipt = Reporter::for_session(&client, session).upload(result).await?;
+/// println!("stored as {}", receipt.origin_id);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Reporter {
+    client: IlabClient,
+    upload: AuthClient,
+    read_back: AuthClient,
+    username: Option<String>,
+    retry: Retry,
+}
+
+impl fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reporter")
+            .field("key", &self.cache().key())
+            .field("username", &self.username)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reporter {
+    /// A reporter of the grant cached in `grant` (a [`TokenCache`], or anything holding
+    /// one). Its pending records live in the cache's store under the cache's key; the
+    /// user is the one the grant's token names (`un`).
+    pub fn new<C>(client: &IlabClient, grant: Arc<C>) -> Self
+    where
+        C: AsRef<TokenCache> + Send + Sync + 'static,
+    {
+        let http = client.http().client().clone();
+        Self {
+            client: client.clone(),
+            upload: AuthClient::new(http.clone(), crate::IlabScheme, Arc::clone(&grant)),
+            read_back: AuthClient::new(
+                http,
+                SignedQuery {
+                    client: client.clone(),
+                },
+                grant,
+            ),
+            username: None,
+            retry: Retry::default(),
+        }
+    }
+
+    /// A reporter of a registry's session (`un` known without a token).
+    pub fn for_session(client: &IlabClient, session: Arc<Session>) -> Self {
+        let username = session.un().to_owned();
+        Self::new(client, session).username(username)
+    }
+
+    /// A reporter that can only resume a grant another process keeps in `store` under
+    /// `key` (the CLI's `ilab flush`): it refreshes the stored grant when it must, and
+    /// cannot exchange a ticket.
+    pub fn resume(client: &IlabClient, store: Arc<dyn TokenStore>, key: &str) -> Self {
+        let cache = TokenCache::builder(IlabProvider::resume(client.clone()))
+            .store(store)
+            .key(key)
+            .build();
+        Self::new(client, Arc::new(cache))
+    }
+
+    /// The platform user the records are for (default: the `un` of the grant's token).
+    pub fn username(mut self, un: impl Into<String>) -> Self {
+        self.username = Some(un.into());
+        self
+    }
+
+    /// How hard one call tries per record (default [`Retry::default`]).
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The grant's cache.
+    pub fn cache(&self) -> &TokenCache {
+        self.upload.cache()
+    }
+
+    fn store(&self) -> &Arc<dyn TokenStore> {
+        self.cache().store()
+    }
+
+    fn key(&self) -> &str {
+        self.cache().key()
+    }
+
+    /// Reports `result` for the grant's user; see the [module documentation](self).
+    pub async fn upload(&self, result: ExperimentResult) -> Result<Receipt, UploadError> {
+        let record = match self.fill(result).await {
+            Ok(record) => record,
+            Err((record, error)) => return Err(self.failed(Failure::NotKept, record, error)),
+        };
+        let kept = match self.keep(&record).await {
+            Ok(()) => true,
+            Err(error) => {
+                // Delivery is still worth trying: only a failure needs the store.
+                tracing::warn!(platform = PLATFORM, error = %error, "a result could not be kept as pending before its upload");
+                false
+            }
+        };
+        let outcome = self.deliver(&record).await;
+        self.settle(record, outcome, kept).await
+    }
+
+    /// Delivers the grant's pending records, oldest first, each as [`upload`] would.
+    /// One holder at a time flushes a key (the store's lease); another holder's flush
+    /// in progress makes this one skip. `Err` only when the store cannot be read.
+    ///
+    /// [`upload`]: Reporter::upload
+    pub async fn flush(&self) -> Result<FlushReport, Error> {
+        let store = self.store();
+        let mut report = FlushReport {
+            key: self.key().to_owned(),
+            ..FlushReport::default()
+        };
+        let pending = store.pending(self.key()).await?;
+        if pending.is_empty() {
+            return Ok(report);
+        }
+        let lease_key = pending_lease_key(self.key());
+        let lease_ttl = self.lease_ttl();
+        let Some(lease) = store.try_lease(&lease_key, lease_ttl).await? else {
+            report.skipped = pending.len();
+            return Ok(report);
+        };
+        let mut records = pending.into_iter();
+        for stored in records.by_ref() {
+            let Ok(record) = ExperimentResult::from_json(stored.data().as_bytes()) else {
+                tracing::warn!(
+                    platform = PLATFORM,
+                    id = stored.id(),
+                    "a pending record is not a result; left in the store"
+                );
+                report.unreadable.push(stored.id().to_owned());
+                continue;
+            };
+            let outcome = self.deliver(&record).await;
+            let unreachable = matches!(outcome, Attempt::Retry(_) | Attempt::Stop(_));
+            match self.settle(record, outcome, true).await {
+                Ok(receipt) => report.delivered.push(receipt),
+                Err(failed) => report.failed.push(failed),
+            }
+            if unreachable {
+                break;
+            }
+            if !store.renew_lease(&lease, lease_ttl).await.unwrap_or(false) {
+                // Another holder took over: it delivers the rest.
+                break;
+            }
+        }
+        report.skipped = records.count();
+        if let Err(error) = store.release_lease(lease).await {
+            tracing::debug!(platform = PLATFORM, error = %error, "the flush lease could not be released; it lapses");
+        }
+        Ok(report)
+    }
+
+    /// The grant's pending records (not yet acknowledged), oldest first; those that
+    /// cannot be read as results are left out.
+    pub async fn pending(&self) -> Result<Vec<ExperimentResult>, Error> {
+        let stored = self.store().pending(self.key()).await?;
+        Ok(stored
+            .iter()
+            .filter_map(|r| ExperimentResult::from_json(r.data().as_bytes()).ok())
+            .collect())
+    }
+
+    /// Gives up on the pending record `origin_id` (the application took it over);
+    /// whether it was pending.
+    pub async fn discard(&self, origin_id: &str) -> Result<bool, Error> {
+        self.store().remove_pending(self.key(), origin_id).await
+    }
+
+    /// The results the platform holds for the grant's user (`data_get`, §1.4), as the
+    /// platform sent them.
+    pub async fn records(&self) -> Result<Vec<Value>, Error> {
+        let url = self.client.url(self.client.dialect().data_get_path());
+        let response = self.read_back.send(self.read_back.get(url)).await?;
+        let sent = self.sent_tokens();
+        let response = self
+            .client
+            .http()
+            .read(response)
+            .await
+            .map_err(|e| e.scrubbed(&sent_refs(&sent)))?;
+        let body: Value = response.json().map_err(|e| e.scrubbed(&sent_refs(&sent)))?;
+        parse_records(&body, &response.body).map_err(|e| e.scrubbed(&sent_refs(&sent)))
+    }
+
+    /// Every pending record of every grant in `store`, delivered by a reporter that
+    /// resumes each grant ([`Reporter::resume`]). For a process that starts after
+    /// another one died with records pending.
+    pub async fn flush_store(
+        client: &IlabClient,
+        store: Arc<dyn TokenStore>,
+        retry: Retry,
+    ) -> Result<Vec<FlushReport>, Error> {
+        let mut keys = store.pending_keys().await?;
+        keys.sort();
+        let mut reports = Vec::with_capacity(keys.len());
+        for key in keys {
+            let reporter = Self::resume(client, Arc::clone(&store), &key).retry(retry);
+            reports.push(reporter.flush().await?);
+        }
+        Ok(reports)
+    }
+
+    /// The record with this grant's user and appid; `Err` hands the record back.
+    async fn fill(
+        &self,
+        result: ExperimentResult,
+    ) -> Result<ExperimentResult, (ExperimentResult, Error)> {
+        let username = match &self.username {
+            Some(un) => un.clone(),
+            None => match self.token_user().await {
+                Ok(un) => un,
+                Err(error) => return Err((result, error)),
+            },
+        };
+        Ok(result.for_session(&username, self.client.appid()))
+    }
+
+    /// The `un` of the grant's token: the latest one installed, even expired, else a
+    /// valid one.
+    async fn token_user(&self) -> Result<String, Error> {
+        let latest = self.cache().subscribe().borrow().clone();
+        if let Some(user) = latest.as_ref().and_then(|t| t.user().cloned()) {
+            return Ok(user.id);
+        }
+        let token = self.cache().token().await?;
+        token.user().map(|u| u.id.clone()).ok_or_else(|| {
+            Error::config("ilab: the grant's token names no user; give the reporter a username")
+        })
+    }
+
+    async fn keep(&self, record: &ExperimentResult) -> Result<(), Error> {
+        self.store()
+            .put_pending(
+                self.key(),
+                record.origin_id(),
+                &record.to_json().to_string(),
+            )
+            .await
+    }
+
+    /// Up to `retry.attempts` attempts, with backoff between them.
+    async fn deliver(&self, record: &ExperimentResult) -> Attempt {
+        let body = record.to_json().to_string();
+        let attempts = self.retry.attempts.max(1);
+        let mut failures = 0;
+        loop {
+            match self.attempt(&body).await {
+                Attempt::Retry(error) => {
+                    failures += 1;
+                    tracing::debug!(platform = PLATFORM, origin_id = record.origin_id(), failures, error = %error, "result upload failed; the same record will be sent again");
+                    if failures >= attempts {
+                        return Attempt::Retry(error);
+                    }
+                    tokio::time::sleep(self.retry.backoff.delay(failures)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One send of the record, classified.
+    async fn attempt(&self, body: &str) -> Attempt {
+        let url = self.client.url(self.client.dialect().upload_path());
+        let request = self
+            .upload
+            .post(url)
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/json;charset=UTF-8"),
+            )
+            .body(body.to_owned());
+        let response = match self.upload.send(request).await {
+            Ok(response) => response,
+            Err(error) => return classify_call_error(error),
+        };
+        let sent = self.sent_tokens();
+        let response = match self.client.http().read(response).await {
+            Ok(response) => response,
+            Err(error) => return Attempt::Retry(error.scrubbed(&sent_refs(&sent))),
+        };
+        let answer: Value = match response.json() {
+            Ok(answer) => answer,
+            // A 5xx, an HTML page, a truncated body: the record may or may not be
+            // stored; sending it again with its `originId` is safe either way.
+            Err(error) => return Attempt::Retry(error.scrubbed(&sent_refs(&sent))),
+        };
+        let code = answer.get("code").and_then(value_as_string);
+        let message = answer.get("msg").and_then(value_as_string);
+        match code.as_deref().map(str::trim) {
+            Some("0") => Attempt::Delivered(message.unwrap_or_default()),
+            None => Attempt::Retry(
+                Error::malformed(
+                    PLATFORM,
+                    "the data_upload answer has no `code`",
+                    &response.body,
+                )
+                .scrubbed(&sent_refs(&sent)),
+            ),
+            // The layer renews a refused token once; a refusal that still arrives here
+            // is not worth a second refresh of this grant's two.
+            Some(code @ crate::TOKEN_INVALID) => Attempt::Stop(
+                rejected(Operation::Upload, code, message).scrubbed(&sent_refs(&sent)),
+            ),
+            Some(code) => Attempt::Refused(
+                rejected(Operation::Upload, code, message).scrubbed(&sent_refs(&sent)),
+            ),
+        }
+    }
+
+    /// The tokens a request of this grant may have carried: the platform may echo one.
+    fn sent_tokens(&self) -> Vec<String> {
+        let latest = self.cache().subscribe().borrow().clone();
+        latest
+            .map(|t| vec![t.access_token().expose_secret().to_owned()])
+            .unwrap_or_default()
+    }
+
+    /// Records the outcome in the store and turns it into the caller's result.
+    async fn settle(
+        &self,
+        record: ExperimentResult,
+        outcome: Attempt,
+        kept: bool,
+    ) -> Result<Receipt, UploadError> {
+        match outcome {
+            Attempt::Delivered(message) => {
+                self.forget(&record).await;
+                Ok(Receipt {
+                    origin_id: record.origin_id().to_owned(),
+                    message,
+                })
+            }
+            Attempt::Refused(error) => {
+                self.forget(&record).await;
+                Err(self.failed(Failure::Refused, record, error))
+            }
+            Attempt::Undeliverable(error) if kept => {
+                Err(self.failed(Failure::Undeliverable, record, error))
+            }
+            Attempt::Retry(error) | Attempt::Stop(error) if kept => {
+                Err(self.failed(Failure::Pending, record, error))
+            }
+            Attempt::Undeliverable(error) | Attempt::Retry(error) | Attempt::Stop(error) => {
+                Err(self.failed(Failure::NotKept, record, error))
+            }
+        }
+    }
+
+    /// Removes an acknowledged (or refused) record from the pending ones. If that
+    /// fails, a later flush sends it again: the platform keeps one record per
+    /// `originId`, so the cost is one request, not a duplicate.
+    async fn forget(&self, record: &ExperimentResult) {
+        if let Err(error) = self
+            .store()
+            .remove_pending(self.key(), record.origin_id())
+            .await
+        {
+            tracing::warn!(platform = PLATFORM, error = %error, origin_id = record.origin_id(), "an acknowledged result is still pending in the store; a flush will send it once more");
+        }
+    }
+
+    fn failed(&self, failure: Failure, record: ExperimentResult, error: Error) -> UploadError {
+        UploadError {
+            failure,
+            record: Box::new(record),
+            error,
+        }
+    }
+
+    /// Long enough for one record's attempts and their waits.
+    fn lease_ttl(&self) -> Duration {
+        let attempts = self.retry.attempts.max(1);
+        let per_attempt = Duration::from_secs(60);
+        (per_attempt + self.retry.backoff.max).saturating_mul(attempts)
+    }
+}
+
+fn sent_refs(sent: &[String]) -> Vec<&str> {
+    sent.iter().map(String::as_str).collect()
+}
+
+/// An error of the authenticated call itself (no answer to read).
+fn classify_call_error(error: Error) -> Attempt {
+    if error.is_reauth_required() {
+        Attempt::Undeliverable(error)
+    } else if error.is_token_refused() && !error.is_transient() {
+        // The renewed token was refused too: no second refresh on this call.
+        Attempt::Stop(error)
+    } else if error.is_transient() || error.is_outcome_unknown() {
+        // Sent, but no answer: the platform may have stored the record. The same
+        // record (same `originId`) sent again is kept once.
+        Attempt::Retry(error)
+    } else {
+        Attempt::Stop(error)
+    }
+}
