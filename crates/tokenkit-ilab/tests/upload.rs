@@ -289,6 +289,7 @@ async fn with_the_budget_spent_the_record_is_handed_back_and_kept_for_a_relaunch
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"code": 5, "msg": "刷新次数已用完"})),
         )
+        .expect(1)
         .mount(&server)
         .await;
     let cache = grant(&server, 0);
