@@ -4,6 +4,9 @@
 //! them in one slot and a Lua script may touch all of them. The grant key is escaped
 //! inside the tag (`{`, `}` and `%` become `%7B`, `%7D`, `%25`) so that a key can
 //! never end the tag early and two grants can never share names.
+//!
+//! One name is not a grant's: the index of the keys that have pending records
+//! ([`pending_index`]), which lives in a slot of its own.
 
 /// The names one grant uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +17,11 @@ pub(crate) struct Names {
     pub(crate) lease: String,
     /// The pub/sub channel on which changes are announced.
     pub(crate) channel: String,
+    /// The pending records: a hash of record id → data. No key TTL.
+    pub(crate) pending: String,
+    /// The order of the pending records: a sorted set of record id → sequence of its
+    /// first put. No key TTL.
+    pub(crate) pending_order: String,
 }
 
 impl Names {
@@ -24,8 +32,18 @@ impl Names {
             state: format!("{prefix}:{{{tag}}}:state"),
             lease: format!("{prefix}:{{{tag}}}:lease"),
             channel: format!("{prefix}:{{{tag}}}:changes"),
+            pending: format!("{prefix}:{{{tag}}}:pending"),
+            pending_order: format!("{prefix}:{{{tag}}}:pending-order"),
         }
     }
+}
+
+/// The set of the (unescaped) grant keys that may have pending records, under `prefix`.
+/// It has no hash tag of a grant, so on Redis Cluster it is in a slot of its own and no
+/// script may touch it together with a grant's names (see [`crate::pending`]). It never
+/// equals a grant's name: those have `{` right after the prefix.
+pub(crate) fn pending_index(prefix: &str) -> String {
+    format!("{prefix}:pending-keys")
 }
 
 /// Escapes the characters that would break the hash tag. An empty key would make an
@@ -70,22 +88,47 @@ mod tests {
             assert!(!tag.is_empty() && tag != names.state, "{key:?}: {names:?}");
             assert_eq!(hash_tag(&names.lease), tag, "{key:?}");
             assert_eq!(hash_tag(&names.channel), tag, "{key:?}");
+            assert_eq!(hash_tag(&names.pending), tag, "{key:?}");
+            assert_eq!(hash_tag(&names.pending_order), tag, "{key:?}");
         }
-        assert_eq!(
-            Names::new("tokenkit", "ilab:u1").state,
-            "tokenkit:{ilab:u1}:state"
-        );
+        let names = Names::new("tokenkit", "ilab:u1");
+        assert_eq!(names.state, "tokenkit:{ilab:u1}:state");
+        assert_eq!(names.pending, "tokenkit:{ilab:u1}:pending");
+        assert_eq!(names.pending_order, "tokenkit:{ilab:u1}:pending-order");
+    }
+
+    #[test]
+    fn the_pending_index_is_no_grant_name() {
+        let index = pending_index("tokenkit");
+        assert_eq!(index, "tokenkit:pending-keys");
+        // No hash tag: Cluster hashes the whole name, a slot of its own.
+        assert_eq!(hash_tag(&index), index);
+        for key in ["pending-keys", "", "{pending-keys}", "a}b"] {
+            let names = Names::new("tokenkit", key);
+            for name in [
+                &names.state,
+                &names.lease,
+                &names.channel,
+                &names.pending,
+                &names.pending_order,
+            ] {
+                assert_ne!(name, &index, "{key:?}");
+            }
+        }
     }
 
     #[test]
     fn distinct_keys_get_distinct_names() {
         let keys = ["a}b", "a%7Db", "a", "", "%00", "{a}"];
-        let mut states: Vec<_> = keys
+        let mut names: Vec<_> = keys
             .iter()
-            .map(|k| Names::new("tokenkit", k).state)
+            .flat_map(|k| {
+                let n = Names::new("tokenkit", k);
+                [n.state, n.pending, n.pending_order]
+            })
             .collect();
-        states.sort();
-        states.dedup();
-        assert_eq!(states.len(), keys.len(), "{states:?}");
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 3 * keys.len(), "{names:?}");
     }
 }

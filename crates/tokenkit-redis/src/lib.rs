@@ -14,6 +14,11 @@
 //! - **Redis down**: operations fail as transient store errors within the operation
 //!   timeout (the cache keeps serving its valid token), or fall back to an in-process
 //!   store for grants without a budget ([`Fallback`]).
+//! - **Pending records** (`<prefix>:{<key>}:pending`, a hash, and `…:pending-order`,
+//!   their first-put order) are put, listed and removed by scripts, beside the token
+//!   but never under its key TTL nor in the in-process fallback; an index set
+//!   `<prefix>:pending-keys`, checked and pruned on reading, lists the keys that have
+//!   some without scanning the server.
 //! - [`RedisStore::spend`]: an atomic check-and-count of one refresh;
 //!   [`RedisStore::subscribe`]: change hints over pub/sub.
 //!
@@ -50,6 +55,7 @@ mod config;
 mod error;
 mod fallback;
 mod keys;
+mod pending;
 mod scripts;
 mod spend;
 mod store;

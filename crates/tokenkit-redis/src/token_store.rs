@@ -1,11 +1,12 @@
 //! [`TokenStore`] for [`RedisStore`]: each operation goes to Redis, or — with
 //! [`Fallback::Local`](crate::Fallback::Local) while Redis is unreachable — to the
-//! in-process fallback store.
+//! in-process fallback store. Pending records always go to Redis (see
+//! [`crate::pending`]).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokenkit_core::{CasOutcome, Error, Lease, Token, TokenStore, Versioned};
+use tokenkit_core::{CasOutcome, Error, Lease, PendingRecord, Token, TokenStore, Versioned};
 
 use crate::RedisStore;
 use crate::fallback::{LOCAL_FENCE, Local, fail_closed};
@@ -169,5 +170,35 @@ impl TokenStore for RedisStore {
 
     fn is_shared(&self) -> bool {
         true
+    }
+
+    /// Keeps the record in Redis, beside the grant's token but not under its key TTL:
+    /// it stays until [`remove_pending`](TokenStore::remove_pending).
+    ///
+    /// Never uses the in-process fallback, whatever [`Fallback`](crate::Fallback) says:
+    /// a record the other processes cannot see must not be reported as kept. While
+    /// Redis is unreachable this fails as a transient store error within the operation
+    /// timeout; the record may still have been written (putting it again is harmless).
+    async fn put_pending(&self, key: &str, id: &str, data: &str) -> Result<(), Error> {
+        self.redis_put_pending(key, id, data).await
+    }
+
+    /// The records in Redis, oldest first; no fallback (see
+    /// [`put_pending`](TokenStore::put_pending)).
+    async fn pending(&self, key: &str) -> Result<Vec<PendingRecord>, Error> {
+        self.redis_pending(key).await
+    }
+
+    /// Removes the record from Redis; no fallback (see
+    /// [`put_pending`](TokenStore::put_pending)).
+    async fn remove_pending(&self, key: &str, id: &str) -> Result<bool, Error> {
+        self.redis_remove_pending(key, id).await
+    }
+
+    /// The keys with records in Redis, from an index set of such keys (no `KEYS` or
+    /// `SCAN`); listed keys found empty are dropped from the index. No fallback (see
+    /// [`put_pending`](TokenStore::put_pending)).
+    async fn pending_keys(&self) -> Result<Vec<String>, Error> {
+        self.redis_pending_keys().await
     }
 }
