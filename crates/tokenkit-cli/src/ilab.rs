@@ -13,6 +13,7 @@ use tokenkit::{Grant, Token, TokenCache};
 
 use crate::output::{CliResult, print_json, print_token, rfc3339, secret_from, token_json};
 use crate::refused::RefusedArgs;
+use crate::results::{self, Source};
 use crate::store::StoreArgs;
 
 const SECRET_ENV: &str = "TOKENKIT_ILAB_SECRET";
@@ -59,6 +60,35 @@ pub enum Command {
         /// Print one JSON object instead of the bare token.
         #[arg(long)]
         json: bool,
+    },
+    /// Report one result (the JSON body of a `data_upload`; `username`, `appid` and
+    /// `originId` may be left out) with a stored grant, and print the platform's answer.
+    /// The record is kept pending in the store until the platform acknowledged it;
+    /// what cannot be delivered is printed with the record; exits 3 when only the
+    /// user's relaunch can help.
+    Upload {
+        #[command(flatten)]
+        app: App,
+        /// The user's `un`, as the exchange returned it.
+        #[arg(long)]
+        session: String,
+        /// Where the grant is kept (`file:PATH` or a Redis URL; not `memory:`).
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The record as JSON, or `-` for standard input.
+        #[arg(long, value_name = "RECORD.json")]
+        file: String,
+    },
+    /// Deliver the results still pending in the store (of every user of this
+    /// experiment, or of `--session` only), oldest first.
+    Flush {
+        #[command(flatten)]
+        app: App,
+        /// Only this user's pending results.
+        #[arg(long)]
+        session: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Refresh with the grant's original refresh token (at most twice per grant).
     Refresh {
@@ -163,6 +193,31 @@ pub async fn run(command: Command) -> CliResult {
             let token = refused.token(&cache).await?;
             print_token(&token, json, ilab_json);
         }
+        Command::Upload {
+            app,
+            session,
+            store,
+            file,
+        } => {
+            let store = durable(&store).await?;
+            let key = session_key(&app.appid, &session);
+            let source = if file == "-" {
+                Source::Stdin
+            } else {
+                Source::File(file)
+            };
+            results::upload(app.client()?, store, &key, &session, source).await?;
+        }
+        Command::Flush {
+            app,
+            session,
+            store,
+        } => {
+            let store = durable(&store).await?;
+            let key = session.as_deref().map(|un| session_key(&app.appid, un));
+            let prefix = session_key(&app.appid, "");
+            results::flush(app.client()?, store, &prefix, key.as_deref()).await?;
+        }
         Command::Refresh {
             app,
             refresh_token,
@@ -174,6 +229,18 @@ pub async fn run(command: Command) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// A store that outlives the command: results pending in `memory:` would die with it.
+async fn durable(
+    store: &StoreArgs,
+) -> Result<std::sync::Arc<dyn tokenkit::TokenStore>, tokenkit::Error> {
+    if store.is_memory() {
+        return Err(tokenkit::Error::config(
+            "results need a store that outlives the command: --store file:PATH or a Redis URL",
+        ));
+    }
+    store.open(true).await
 }
 
 /// The store key of a user's grant.

@@ -9,6 +9,7 @@ mod ilab;
 mod inspect;
 mod output;
 mod refused;
+mod results;
 mod sandbox;
 mod store;
 
