@@ -5,6 +5,10 @@
 //! A [`TokenCache`]'s store key must be known when it is built, but `un` is known only
 //! after the exchange. So [`SessionRegistry::launch`] exchanges first, then builds the
 //! cache under key `un` around [`IlabProvider::from_exchanged`].
+//!
+//! A user's results pending delivery live in the registry's store under the same key
+//! `un`: a relaunch replaces the user's grant and keeps them, so the new grant
+//! delivers them ([`SessionRegistry::flush_pending`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,7 +21,7 @@ use tokenkit_core::{
 use tokio::time::Instant;
 
 use crate::codes::RELAUNCH;
-use crate::{IlabClient, IlabProvider, PLATFORM, Ticket};
+use crate::{FlushReport, IlabClient, IlabProvider, PLATFORM, Reporter, Retry, Ticket};
 
 /// One user's experiment session: their identity and the cache of their grant.
 #[derive(Debug)]
@@ -189,6 +193,31 @@ impl SessionRegistry {
                 format!("no experiment session for this user; {RELAUNCH}"),
             )),
         }
+    }
+
+    /// A reporter of user `un`'s results, if the user has a session.
+    pub fn reporter(&self, un: &str) -> Option<Reporter> {
+        self.get(un)
+            .map(|session| Reporter::for_session(&self.client, session))
+    }
+
+    /// Delivers every pending result in the registry's store: through the user's
+    /// session when there is one, else by resuming the grant kept in the store (a
+    /// shared store holds the grants of the fleet's other processes and of a process
+    /// that died). A user with records pending and no grant anywhere gets them
+    /// reported as undeliverable, still kept, until they relaunch.
+    pub async fn flush_pending(&self, retry: Retry) -> Result<Vec<FlushReport>, Error> {
+        let mut keys = self.store.pending_keys().await?;
+        keys.sort();
+        let mut reports = Vec::with_capacity(keys.len());
+        for key in keys {
+            let reporter = match self.get(&key) {
+                Some(session) => Reporter::for_session(&self.client, session),
+                None => Reporter::resume(&self.client, Arc::clone(&self.store), &key),
+            };
+            reports.push(reporter.retry(retry).flush().await?);
+        }
+        Ok(reports)
     }
 
     /// The number of sessions.
