@@ -4,8 +4,9 @@
 //!
 //! The platform opens `GET /launch?ticket=…` when the user clicks "我要做实验"; the
 //! backend exchanges the ticket (once: tickets are single-use), greets the user, and
-//! later uses the user's session token (refreshed at most twice, near expiry) to report
-//! a score.
+//! at the end of the experiment reports the score with the user's session token
+//! (refreshed at most twice, near expiry): the record is kept pending until the
+//! platform acknowledged it, and sent again with the same `originId` after a timeout.
 //!
 //! ```text
 //! cargo run --example ilab_experiment --features ilab,sandbox
@@ -13,13 +14,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use axum::extract::{Query, RawQuery, State};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Router, http::StatusCode};
 use serde_json::Value;
-use tokenkit::ilab::{IlabClient, SessionRegistry, Ticket};
+use tokenkit::ilab::{ExperimentResult, IlabClient, SessionRegistry, Step, Ticket};
 use tokenkit::sandbox::ilab::{DEFAULT_APPID, DEFAULT_SECRET};
 use tokenkit::sandbox::{Sandbox, SandboxConfig};
 
@@ -37,7 +39,7 @@ async fn launch(State(sessions): State<Sessions>, RawQuery(query): RawQuery) -> 
         Ok(session) => (
             StatusCode::OK,
             Html(format!(
-                "<h1>你好，{}！</h1><p>Your experiment is ready. <a href=\"/report?un={}\">Submit a score</a></p>",
+                "<h1>你好，{}！</h1><p>Your experiment is ready. <a href=\"/report?un={}&score=86\">Submit a score</a></p>",
                 session.display_name().unwrap_or(session.un()),
                 session.un()
             )),
@@ -53,23 +55,51 @@ async fn launch(State(sessions): State<Sessions>, RawQuery(query): RawQuery) -> 
     }
 }
 
-/// `GET /report?un=…`: uses the user's session token, as a score report would.
+/// `GET /report?un=…&score=…`: the end of the experiment, reporting the user's score.
 async fn report(
     State(sessions): State<Sessions>,
     Query(q): Query<HashMap<String, String>>,
 ) -> impl IntoResponse {
     let un = q.get("un").map(String::as_str).unwrap_or_default();
-    match sessions.token(un).await {
-        Ok(token) => (
+    let score: f64 = q.get("score").and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let Some(reporter) = sessions.reporter(un) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "no experiment session: start the experiment from the platform".to_owned(),
+        );
+    };
+    let ended = SystemTime::now();
+    let started = ended - Duration::from_secs(1000);
+    let result = ExperimentResult::builder("单摆测重力加速度")
+        .times(started, ended)
+        .score(score)
+        .step(
+            Step::new(1, "实验操作")
+                .times(started, started + Duration::from_secs(600))
+                .score((score * 0.6).round(), 60.0)
+                .expect_time_secs(900),
+        )
+        .step(
+            Step::new(2, "数据处理")
+                .times(started + Duration::from_secs(600), ended)
+                .score(score - (score * 0.6).round(), 40.0),
+        )
+        .build();
+    let result = match result {
+        Ok(result) => result,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    match reporter.upload(result).await {
+        Ok(receipt) => (
             StatusCode::OK,
             format!(
-                "score for {} would be reported with a bearer token valid for {} s more ({} of 2 refreshes spent)",
-                un,
-                token.remaining().as_secs(),
-                token.grant().refreshes_spent
+                "score {score} reported as record {}: {}",
+                receipt.origin_id, receipt.message
             ),
         ),
-        Err(e) => (StatusCode::UNAUTHORIZED, e.to_string()),
+        // Kept pending (a later `flush` delivers it), or handed back: never dropped.
+        Err(e) if e.needs_relaunch() => (StatusCode::UNAUTHORIZED, e.to_string()),
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()),
     }
 }
 
@@ -110,7 +140,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let page = browser.get(&launch_url).send().await?;
     println!("  {} {}", page.status(), page.text().await?);
 
-    let report_url = format!("{experiment}/report?un=1701808169793138690");
+    let report_url = format!("{experiment}/report?un=1701808169793138690&score=86");
     println!("GET {report_url}");
     println!("  {}", browser.get(&report_url).send().await?.text().await?);
 
@@ -121,6 +151,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         again.status(),
         again.text().await?
     );
-    println!("sessions: {}", sessions.len());
+    let records: Value = serde_json::from_slice(
+        &browser
+            .get(format!("{}/_sandbox/ilab/records", platform.base_url()))
+            .send()
+            .await?
+            .bytes()
+            .await?,
+    )?;
+    println!(
+        "sessions: {}; records on the platform: {}",
+        sessions.len(),
+        records["records"].as_array().map_or(0, Vec::len)
+    );
     Ok(())
 }
