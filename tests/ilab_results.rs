@@ -257,3 +257,36 @@ async fn a_record_pending_in_a_file_store_is_delivered_by_the_next_process() {
     assert!(store.pending_keys().await.expect("store").is_empty());
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
+
+#[tokio::test]
+async fn twenty_uploads_after_expiry_make_one_refresh_and_twenty_records() {
+    let sandbox = sandbox(IlabConfig {
+        ttl: TTL,
+        ..IlabConfig::default()
+    })
+    .await;
+    let client = client(&sandbox, Dialect::oauth(), Duration::from_secs(10));
+    let sessions = SessionRegistry::new(client.clone());
+    sessions
+        .launch(ticket(&sandbox, "u1").await)
+        .await
+        .expect("launched");
+    let reporter = sessions.reporter("u1").expect("a session").retry(quick());
+    tokio::time::sleep(PAST_TTL).await;
+    let uploads: Vec<_> = (0..20)
+        .map(|i| {
+            let reporter = reporter.clone();
+            tokio::spawn(async move { reporter.upload(result(&format!("并发{i}"))).await })
+        })
+        .collect();
+    for upload in uploads {
+        upload.await.expect("task").expect("delivered");
+    }
+    assert_eq!(
+        sandbox.stats().get("ilab.refreshtoken"),
+        1,
+        "one refresh for all"
+    );
+    assert_eq!(stored_records(&sandbox).await.len(), 20);
+    assert!(reporter.pending().await.expect("store").is_empty());
+}

@@ -5,6 +5,8 @@
 //! its upload hangs leaves the record for the next process, which delivers it once.
 
 mod common;
+#[path = "../../tokenkit-redis/tests/support/mod.rs"]
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -246,9 +248,21 @@ fn a_spent_grant_hands_the_record_back_with_exit_3_and_keeps_it() {
 
 #[test]
 fn a_process_killed_with_a_record_pending_leaves_it_to_the_next_one() {
-    let sandbox = Sandbox::start();
     let dir = store_dir("killed");
-    let store = format!("file:{}", dir.display());
+    killed_then_flushed(&format!("file:{}", dir.display()), &dir);
+}
+
+#[test]
+fn over_redis_the_next_process_delivers_what_a_killed_one_left() {
+    let redis = redis_or_skip!();
+    killed_then_flushed(&redis.url(), &store_dir("killed-redis"));
+}
+
+/// A process killed while its upload hangs (the platform stored the record and has
+/// not answered), then another process's flush.
+fn killed_then_flushed(store: &str, dir: &Path) {
+    let sandbox = Sandbox::start();
+    let store = store.to_owned();
     launch(&sandbox, &store);
     // The platform stores the next upload, then answers only after a minute.
     let armed = sandbox.call(
@@ -257,7 +271,7 @@ fn a_process_killed_with_a_record_pending_leaves_it_to_the_next_one() {
         Some(&json!({"uploads": 1, "ms": 60_000})),
     );
     assert_eq!(armed["armed"], 1);
-    let file = write_record(&dir, &record());
+    let file = write_record(dir, &record());
     let mut hanging = upload(&sandbox, &store, &file)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
