@@ -106,6 +106,57 @@ async fn sentinels_never_appear_in_errors_debug_or_logs() {
     assert_clean(&format!("{cache:?}"));
     assert_clean(&format!("{:?}", SessionRegistry::new(lost)));
 
+    // Results: the platform echoes the token in a refusal, in an HTML page, and in a
+    // JSON answer without a code; every failure (retried and logged) stays clean.
+    let upload_server = support::server().await;
+    let echoes = [
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"code": 7, "msg": format!("非法 {ACCESS}")})),
+        ResponseTemplate::new(200).set_body_string(format!("<html>{ACCESS}</html>")),
+        ResponseTemplate::new(200).set_body_json(json!({"message": ACCESS})),
+        ResponseTemplate::new(502).set_body_string(format!("bad gateway {ACCESS}")),
+    ];
+    for echo in echoes {
+        upload_server.reset().await;
+        Mock::given(path("/open/api/v2/data_upload"))
+            .respond_with(echo)
+            .mount(&upload_server)
+            .await;
+        let client = support::client(&upload_server);
+        let token = tokenkit_core::Token::new(
+            ACCESS,
+            tokenkit_core::Expiry::after(tokenkit_core::Arrival::now(), Duration::from_secs(600)),
+        )
+        .with_metadata(tokenkit_core::Metadata {
+            user: Some(tokenkit_core::UserIdentity {
+                id: "u1".into(),
+                display_name: None,
+            }),
+            ..Default::default()
+        });
+        let cache = std::sync::Arc::new(TokenCache::new(IlabProvider::from_exchanged(
+            client.clone(),
+            token,
+        )));
+        let reporter = tokenkit_ilab::Reporter::new(&client, cache).retry(tokenkit_ilab::Retry {
+            attempts: 2,
+            backoff: tokenkit_core::Backoff {
+                base: Duration::from_millis(5),
+                max: Duration::from_millis(5),
+            },
+        });
+        let result = tokenkit_ilab::ExperimentResult::builder("实验")
+            .times_ms(1_711_111_313_941, 1_711_111_313_941)
+            .step(
+                tokenkit_ilab::Step::new(1, "步骤").times_ms(1_711_111_313_941, 1_711_111_313_941),
+            )
+            .build()
+            .expect("valid");
+        let failed = reporter.upload(result).await.expect_err("not delivered");
+        assert_clean(&format!("{failed} {failed:?} {reporter:?}"));
+        assert_clean(&format!("{:?}", reporter.records().await));
+    }
+
     let logged = logs.text();
     assert!(
         logged.contains("request sent"),
