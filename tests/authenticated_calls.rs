@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use platforms::{ALL, Platform, setup};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokenkit::core::auth::AuthMiddleware;
 use tokenkit::sandbox::Faults;
 
@@ -61,7 +61,7 @@ async fn the_middleware_recovers_from_a_revoked_token_too() {
                 Platform::Ilab => client
                     .post(&url)
                     .header("content-type", "application/json")
-                    .body(json!({"username": "u1", "title": "t", "originId": "o"}).to_string()),
+                    .body(platforms::ilab_record("o").to_string()),
                 _ => client.get(&url),
             };
             request.send()

@@ -122,6 +122,19 @@ pub async fn setup(platform: Platform, faults: Faults) -> Setup {
     }
 }
 
+/// A result record of user `u1` that the sandbox's `data_upload` checks accept
+/// (PROTOCOLS.md §1.4: every field of the example, steps included).
+pub fn ilab_record(origin_id: &str) -> Value {
+    json!({
+        "username": "u1", "title": "实验", "status": 1, "score": 86,
+        "startTime": 1_711_111_313_941_i64, "endTime": 1_711_112_313_941_i64,
+        "timeUsed": 1000, "appid": DEFAULT_APPID, "originId": origin_id,
+        "steps": [{"seq": 1, "title": "实验操作", "startTime": 1_711_111_313_941_i64,
+                   "endTime": 1_711_111_913_941_i64, "timeUsed": 600, "maxScore": 100,
+                   "score": 86, "repeatCount": 1}],
+    })
+}
+
 impl Setup {
     /// The platform's protected request.
     pub fn request(&self, calls: &AuthClient, n: usize) -> reqwest::RequestBuilder {
@@ -131,11 +144,7 @@ impl Setup {
             Platform::Ilab => calls
                 .post(format!("{base}/open/api/v2/data_upload"))
                 .header("content-type", "application/json")
-                .body(
-                    json!({"username": "u1", "title": "实验", "status": 1, "score": 86,
-                           "originId": format!("record-{n}")})
-                    .to_string(),
-                ),
+                .body(ilab_record(&format!("record-{n}")).to_string()),
             Platform::Bo => calls.get(format!("{base}/_sandbox/bo/whoami")),
         }
     }

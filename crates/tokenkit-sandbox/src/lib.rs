@@ -3,8 +3,9 @@
 //! It enforces the documents' rules (signatures, single-use tickets, the 2-refresh
 //! budget, the ac renewal window and access-key signatures, the bo verify header with
 //! replay and timestamp checks), signs its tokens as HS256 JWTs with the documented
-//! claims, counts every request at `GET /_sandbox/stats`, and can inject faults on the
-//! platform routes.
+//! claims (except the access tokens of ilab's `open/api/v2` dialect, opaque Base64 as
+//! that dialect's are), counts every request at `GET /_sandbox/stats`, and can inject
+//! faults on the platform routes.
 //!
 //! The token routes of each platform, counted in `/_sandbox/stats` under the names
 //! shown (`"<platform>.<last path segment>"`, except the ac access-key login):
@@ -25,15 +26,17 @@
 //!
 //! | platform | protected route | refusal | admin |
 //! | --- | --- | --- | --- |
-//! | [`ilab`] | `POST /open/api/v2/data_upload?access_token=…` (`ilab.data_upload`) | `{"code": 2}` | `POST /_sandbox/ilab/revoke`, `GET /_sandbox/ilab/records` |
+//! | [`ilab`] | `POST /open/api/v2/data_upload?access_token=…` (`ilab.data_upload`), `GET /open/api/v2/data_get?access_token&appid&signature` (`ilab.data_get`) | `{"code": 2}` | `POST /_sandbox/ilab/revoke`, `GET /_sandbox/ilab/records`, `POST /_sandbox/ilab/stall` |
 //! | [`ac`] | `GET /ac/openapi/v2/center` (header `token`; `ac.center`) | `{"code": "10008"}` | `POST /_sandbox/ac/revoke` |
 //! | [`bo`] | `GET /_sandbox/bo/whoami` (`Authorization: Bearer`; `bo.whoami`) | HTTP 401, `success: false` | `POST /_sandbox/bo/revoke` |
 //!
 //! The revoke routes take `{"token": "…"}` and answer `{"revoked": true|false}`. The
 //! protected routes are counted and fault-injected like the platforms' token routes;
 //! the admin routes under `/_sandbox/` never are (`whoami` is the one exception to the
-//! prefix rule: it stands in for a protected bo API). Each module's docs list its
-//! routes in full.
+//! prefix rule: it stands in for a protected bo API). Besides the request counters,
+//! `/_sandbox/stats` has outcome counters (`{"outcomes": {...}}`, [`Stats::outcome`]):
+//! what the ilab uploads did (stored, replaced, refused). Each module's docs list its
+//! routes and counters in full.
 //!
 //! Two behaviours span every route:
 //!
@@ -138,7 +141,14 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// Binds and starts serving in the background; returns once listening.
+    ///
+    /// Fails with [`std::io::ErrorKind::InvalidInput`] for a configuration it cannot
+    /// serve (a bad [`ilab::IlabConfig`] path alias, see [`ilab::IlabConfig::check`]).
     pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
+        config
+            .ilab
+            .check()
+            .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(Stats::default());
@@ -198,13 +208,17 @@ impl Drop for Sandbox {
 
 fn router(common: &Common, config: &SandboxConfig) -> Router {
     let stats = Arc::clone(&common.stats);
+    let ilab = ilab::routes(common.clone(), config.ilab.clone());
     let app = Router::new()
         .route(
             "/_sandbox/stats",
             get(move || async move { axum::Json(stats.snapshot()) }),
         )
-        .merge(ilab::routes(common.clone(), config.ilab.clone()))
+        .merge(ilab.routes)
         .merge(ac::routes(common.clone(), config.ac.clone()))
-        .merge(bo::routes(common.clone(), config.bo.clone()));
+        .merge(bo::routes(common.clone(), config.bo.clone()))
+        // Only what no route matches reaches the ilab path aliases: an alias cannot
+        // collide with a route (axum would panic) nor take its requests.
+        .fallback_service(ilab.aliases);
     slashes::tolerate_doubled_slashes(app)
 }

@@ -134,7 +134,14 @@ async fn ilab_routes_with_doubled_slashes_keep_the_query() {
     assert_eq!(grant["code"], 0, "{grant}");
     let access = grant["access_token"].as_str().expect("a token");
     let encoded = percent_encoding::utf8_percent_encode(access, percent_encoding::NON_ALPHANUMERIC);
-    let record = json!({"username": "u1", "title": "实验", "originId": "r-1", "score": 90});
+    let record = json!({
+        "username": "u1", "title": "实验", "status": 1, "score": 90,
+        "startTime": 1_711_111_313_941_i64, "endTime": 1_711_112_313_941_i64,
+        "timeUsed": 1000, "appid": ilab::DEFAULT_APPID, "originId": "r-1",
+        "steps": [{"seq": 1, "title": "实验操作", "startTime": 1_711_111_313_941_i64,
+                   "endTime": 1_711_111_913_941_i64, "timeUsed": 600, "maxScore": 100,
+                   "score": 90, "repeatCount": 1}],
+    });
     for (prefix, origin) in [("/", "r-1"), ("//", "r-2")] {
         let mut record = record.clone();
         record["originId"] = json!(origin);
@@ -177,7 +184,7 @@ async fn bo_and_admin_routes_with_doubled_slashes() {
     assert_eq!(status, 200);
     assert_eq!(
         stats,
-        json!({"requests": {"bo.refresh": 2, "bo.whoami": 1}}),
+        json!({"requests": {"bo.refresh": 2, "bo.whoami": 1}, "outcomes": {}}),
         "counted under the one-slash names"
     );
     let (status, _) = send(client().get(url(&sandbox, "//", "/no/such/route"))).await;

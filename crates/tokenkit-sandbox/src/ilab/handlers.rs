@@ -15,9 +15,10 @@ use serde_json::{Value, json};
 use tokenkit_core::civil::unix_seconds;
 
 use super::Ilab;
-use super::mint::{self, error};
+use super::access::{Holder, Issue, jti_of};
+use super::mint::{self, Minted, error};
 use super::params::Params;
-use super::state::{Grant, TicketRefusal};
+use super::state::{Grant, State as Memory, TicketRefusal};
 use crate::jwt::verify_hs256;
 
 /// Which dialect a route speaks (§1.1/§1.2 or §1.3).
@@ -91,6 +92,17 @@ impl Ilab {
         if appid != self.config.appid {
             return Some(error(6, "非法操作：appid不存在"));
         }
+        (!self.signature_matches(value, appid, signature)).then(|| {
+            error(
+                2,
+                "密钥错误：signature不匹配。请注意签名时如有encode参数，均需要decode解码处理",
+            )
+        })
+    }
+
+    /// Whether `signature` is `HEX(MD5(value + appid + secret))` in the configured case
+    /// (§1.1–§1.4: every signed route hashes the decoded value this way).
+    pub(crate) fn signature_matches(&self, value: &str, appid: &str, signature: &str) -> bool {
         let digest = Md5::digest(format!("{value}{appid}{}", self.config.secret).as_bytes());
         let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
         let expected = if self.config.lowercase_hex {
@@ -98,12 +110,7 @@ impl Ilab {
         } else {
             hex
         };
-        (signature != expected).then(|| {
-            error(
-                2,
-                "密钥错误：signature不匹配。请注意签名时如有encode参数，均需要decode解码处理",
-            )
-        })
+        signature == expected
     }
 }
 
@@ -132,11 +139,9 @@ pub(crate) fn exchange(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value 
         refreshes: 0,
         refresh_expires: SystemTime::now() + ilab.config.refresh_ttl,
     };
-    let minted = mint::mint(&ilab.jwt_key, appid, &grant, ilab.config.ttl);
+    let minted = mint::mint(&ilab.jwt_key, appid, &grant, ilab.config.ttl, dialect);
     grant.original_ati.clone_from(&minted.access_jti);
-    state
-        .access
-        .issue(&grant.id, &minted.access_jti, minted.expires_ms);
+    issue(&mut state, &grant, &minted, appid);
     state.add_grant(grant.clone());
     match dialect {
         Dialect::OAuth => mint::oauth_body(&minted, &grant.un, &grant.dis),
@@ -159,13 +164,13 @@ pub(crate) fn refresh(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
     if let Some(refusal) = ilab.check_signature(token, appid, signature) {
         return refusal;
     }
-    let Some(claims) = verify_hs256(&ilab.jwt_key, token) else {
-        return error(3, "无效access_token");
-    };
-    let claim = |n: &str| claims.get(n).and_then(Value::as_str).unwrap_or_default();
     let mut state = ilab.lock();
     let grant = match dialect {
         Dialect::OAuth => {
+            let Some(claims) = verify_hs256(&ilab.jwt_key, token) else {
+                return error(3, "无效access_token");
+            };
+            let claim = |n: &str| claims.get(n).and_then(Value::as_str).unwrap_or_default();
             if claim("ati").is_empty() {
                 // An access token where the refresh token belongs.
                 return error(4, "原始access_token不正确");
@@ -179,10 +184,17 @@ pub(crate) fn refresh(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
             }
             grant
         }
-        Dialect::V2 => match state.grant_of_original_access(claim("jti")) {
-            Some(grant) => grant,
-            None => return error(4, "原始access_token不正确"),
-        },
+        // §1.3: the grant's original access token, opaque as this dialect issues it (a
+        // JWT of the seed dialect's exchange names its grant as well).
+        Dialect::V2 => {
+            let Some(jti) = jti_of(&state, &ilab.jwt_key, token) else {
+                return error(3, "无效access_token");
+            };
+            match state.grant_of_original_access(&jti) {
+                Some(grant) => grant,
+                None => return error(4, "原始access_token不正确"),
+            }
+        }
     };
     if unix_seconds(SystemTime::now()) >= unix_seconds(grant.refresh_expires) {
         return error(3, "无效access_token");
@@ -194,14 +206,26 @@ pub(crate) fn refresh(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
     let grant = grant.clone();
     // Minted under the lock so the spent refresh and the new current access token (which
     // retires the previous one for `data_upload`) are recorded together.
-    let minted = mint::mint(&ilab.jwt_key, appid, &grant, ilab.config.ttl);
-    state
-        .access
-        .issue(&grant.id, &minted.access_jti, minted.expires_ms);
+    let minted = mint::mint(&ilab.jwt_key, appid, &grant, ilab.config.ttl, dialect);
+    issue(&mut state, &grant, &minted, appid);
     drop(state);
     // As in the seed's §1.2 example, the refresh answer carries the user id in `dis`.
     match dialect {
         Dialect::OAuth => mint::oauth_body(&minted, &grant.un, &grant.un),
         Dialect::V2 => mint::v2_body(&minted, &grant.un, &grant.un),
     }
+}
+
+/// Records `minted`'s access token in the ledger as `grant`'s current one.
+fn issue(state: &mut Memory, grant: &Grant, minted: &Minted, appid: &str) {
+    state.access.issue(Issue {
+        grant: &grant.id,
+        jti: &minted.access_jti,
+        expires_ms: minted.expires_ms,
+        holder: Holder {
+            un: grant.un.clone(),
+            appid: appid.to_owned(),
+        },
+        opaque: minted.opaque.then_some(minted.access.as_str()),
+    });
 }

@@ -1,6 +1,6 @@
 //! What the emulated platform remembers: tickets (single use, with an expiry), grants
 //! (the refreshes spent, and which token is the grant's original), the access tokens it
-//! accepts and the records uploaded with them.
+//! accepts, the records uploaded with them and an armed upload stall.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use tokio::time::Instant;
 
 use super::access::Ledger;
+use super::stall::Stall;
 use super::upload::Records;
 
 /// A ticket handed to a user who clicked "我要做实验".
@@ -47,6 +48,8 @@ pub(crate) struct State {
     pub(crate) access: Ledger,
     /// What `data_upload` stored.
     pub(crate) records: Records,
+    /// The uploads still to be answered late (`POST /_sandbox/ilab/stall`).
+    pub(crate) stall: Stall,
 }
 
 /// Why a ticket cannot be exchanged.

@@ -1,4 +1,5 @@
-//! The ilab routes over real sockets.
+//! The ilab routes over real sockets: the token routes and the token checks of
+//! `data_upload`. The helpers are shared with `tests_data.rs`.
 
 use std::time::Duration;
 
@@ -7,21 +8,21 @@ use serde_json::Value;
 
 use crate::{Sandbox, SandboxConfig};
 
-const APPID: &str = super::DEFAULT_APPID;
-const SECRET: &str = super::DEFAULT_SECRET;
+pub(super) const APPID: &str = super::DEFAULT_APPID;
+pub(super) const SECRET: &str = super::DEFAULT_SECRET;
 
-fn claims_of(token: &str) -> serde_json::Map<String, Value> {
+pub(super) fn claims_of(token: &str) -> serde_json::Map<String, Value> {
     tokenkit_core::jwt::decode_claims(token).expect("a JWT")
 }
 
-fn sign(value: &str) -> String {
+pub(super) fn sign(value: &str) -> String {
     Md5::digest(format!("{value}{APPID}{SECRET}").as_bytes())
         .iter()
         .map(|b| format!("{b:02X}"))
         .collect()
 }
 
-async fn start(config: super::IlabConfig) -> Sandbox {
+pub(super) async fn start(config: super::IlabConfig) -> Sandbox {
     Sandbox::start(SandboxConfig {
         ilab: config,
         ..SandboxConfig::default()
@@ -30,7 +31,7 @@ async fn start(config: super::IlabConfig) -> Sandbox {
     .expect("sandbox starts")
 }
 
-async fn ticket(sandbox: &Sandbox, un: &str) -> String {
+pub(super) async fn ticket(sandbox: &Sandbox, un: &str) -> String {
     let answer: Value = reqwest::Client::new()
         .post(format!("{}/_sandbox/ilab/tickets", sandbox.base_url()))
         .header("content-type", "application/json")
@@ -43,7 +44,7 @@ async fn ticket(sandbox: &Sandbox, un: &str) -> String {
     answer["ticket"].as_str().expect("a ticket").to_owned()
 }
 
-trait JsonValue {
+pub(super) trait JsonValue {
     async fn json_value(self) -> Value;
 }
 
@@ -54,7 +55,7 @@ impl JsonValue for reqwest::Response {
     }
 }
 
-async fn call(sandbox: &Sandbox, path: &str, params: &[(&str, &str)]) -> Value {
+pub(super) async fn call(sandbox: &Sandbox, path: &str, params: &[(&str, &str)]) -> Value {
     reqwest::Client::new()
         .get(format!("{}{path}", sandbox.base_url()))
         .query(params)
@@ -65,7 +66,7 @@ async fn call(sandbox: &Sandbox, path: &str, params: &[(&str, &str)]) -> Value {
         .await
 }
 
-async fn exchange(sandbox: &Sandbox, ticket: &str) -> Value {
+pub(super) async fn exchange(sandbox: &Sandbox, ticket: &str) -> Value {
     let sig = sign(ticket);
     call(
         sandbox,
@@ -75,7 +76,7 @@ async fn exchange(sandbox: &Sandbox, ticket: &str) -> Value {
     .await
 }
 
-async fn refresh(sandbox: &Sandbox, token: &str) -> Value {
+pub(super) async fn refresh(sandbox: &Sandbox, token: &str) -> Value {
     let sig = sign(token);
     call(
         sandbox,
@@ -313,11 +314,12 @@ async fn the_admin_route_wants_a_user() {
 
 #[test]
 fn the_signature_check_accepts_both_known_answer_vectors() {
-    let ilab = super::Ilab {
-        config: std::sync::Arc::new(super::IlabConfig::default()),
+    let common = crate::Common {
+        stats: std::sync::Arc::default(),
+        faults: crate::Faults::default(),
         jwt_key: std::sync::Arc::from(&b"k"[..]),
-        state: std::sync::Arc::default(),
     };
+    let ilab = super::Ilab::new(&common, super::IlabConfig::default());
     let seed_ticket = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJST05DT08iLCJleHAiOjE3MTM2OTIwNjUsInVzZXJJZCI6IjE3MDE4MDgxNjk3OTMxMzg2OTAifQ.FfUkZ_Z-Acwird66oHfg2PnWqhlY9g39i1Y9cOidgBI";
     assert!(
         ilab.check_signature(seed_ticket, APPID, "6CC426EF80A31C5E7BDE10F6F5772DE5")
@@ -335,7 +337,7 @@ fn the_signature_check_accepts_both_known_answer_vectors() {
 }
 
 /// The exchange's access and refresh tokens for a fresh ticket of `un`.
-async fn grant(sandbox: &Sandbox, un: &str) -> (String, String) {
+pub(super) async fn grant(sandbox: &Sandbox, un: &str) -> (String, String) {
     let t = ticket(sandbox, un).await;
     let body = exchange(sandbox, &t).await;
     assert_eq!(body["code"], 0, "{body}");
@@ -343,17 +345,21 @@ async fn grant(sandbox: &Sandbox, un: &str) -> (String, String) {
     (text("access_token"), text("refresh_token"))
 }
 
-fn record(un: &str, origin_id: &str, score: u32) -> Value {
+/// A record §1.4's checks accept, of user `un`.
+pub(super) fn record(un: &str, origin_id: &str, score: u32) -> Value {
     serde_json::json!({
         "username": un, "title": "虚拟仿真实验", "status": 1, "score": score,
         "startTime": 1_711_111_313_941_i64, "endTime": 1_711_112_313_941_i64,
         "timeUsed": 1000, "appid": APPID, "originId": origin_id,
-        "steps": [{"seq": 1, "title": "实验操作", "score": score}],
+        "steps": [{"seq": 1, "title": "实验操作", "startTime": 1_711_111_313_941_i64,
+                   "endTime": 1_711_111_913_941_i64, "timeUsed": 600, "expectTime": 900,
+                   "maxScore": 100, "score": score, "repeatCount": 1,
+                   "evaluation": "优秀", "scoringModel": "", "remarks": ""}],
     })
 }
 
 /// `POST /open/api/v2/data_upload` with `query` exactly as written (no encoding).
-async fn upload_raw(sandbox: &Sandbox, query: &str, body: &Value) -> Value {
+pub(super) async fn upload_raw(sandbox: &Sandbox, query: &str, body: &Value) -> Value {
     let response = reqwest::Client::new()
         .post(format!(
             "{}{}?{query}",
@@ -374,12 +380,12 @@ async fn upload_raw(sandbox: &Sandbox, query: &str, body: &Value) -> Value {
 }
 
 /// `data_upload` with the token percent-encoded exactly once.
-async fn upload(sandbox: &Sandbox, token: &str, body: &Value) -> Value {
+pub(super) async fn upload(sandbox: &Sandbox, token: &str, body: &Value) -> Value {
     let encoded = percent_encoding::utf8_percent_encode(token, percent_encoding::NON_ALPHANUMERIC);
     upload_raw(sandbox, &format!("access_token={encoded}"), body).await
 }
 
-async fn admin(sandbox: &Sandbox, path: &str, body: Option<Value>) -> Value {
+pub(super) async fn admin(sandbox: &Sandbox, path: &str, body: Option<Value>) -> Value {
     let url = format!("{}{path}", sandbox.base_url());
     let client = reqwest::Client::new();
     let request = match body {
@@ -394,7 +400,7 @@ async fn admin(sandbox: &Sandbox, path: &str, body: Option<Value>) -> Value {
     response.json_value().await
 }
 
-async fn revoke(sandbox: &Sandbox, token: &str) -> Value {
+pub(super) async fn revoke(sandbox: &Sandbox, token: &str) -> Value {
     let body = serde_json::json!({ "token": token });
     admin(sandbox, super::REVOKE_PATH, Some(body)).await
 }
