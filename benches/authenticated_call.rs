@@ -91,7 +91,17 @@ async fn cases(base: &str, http: &reqwest::Client) -> Vec<Case> {
     let center = format!("{base}/ac/openapi/v2/center");
     let upload = format!("{base}/open/api/v2/data_upload");
     let whoami = format!("{base}/_sandbox/bo/whoami");
-    let record = json!({"username": "u1", "title": "实验", "originId": "bench"}).to_string();
+    // A whole §1.4 record: the sandbox validates the body, and a refused one would time
+    // the refusal path instead of the upload.
+    let record = json!({
+        "username": "u1", "title": "实验", "status": 1, "score": 86,
+        "startTime": 1_711_111_313_941_i64, "endTime": 1_711_112_313_941_i64,
+        "timeUsed": 1000, "appid": tokenkit::sandbox::ilab::DEFAULT_APPID, "originId": "bench",
+        "steps": [{"seq": 1, "title": "实验操作", "startTime": 1_711_111_313_941_i64,
+                   "endTime": 1_711_111_913_941_i64, "timeUsed": 600, "maxScore": 100,
+                   "score": 86, "repeatCount": 1}],
+    })
+    .to_string();
     let (c1, c2, u1, u2, r1, r2, w1, w2) = (
         center.clone(),
         center,
@@ -167,6 +177,21 @@ fn main() {
                 .access_token()
                 .expose_secret()
                 .to_owned();
+            // What is timed must be the call's success, not a refusal of a bad body.
+            let first = case
+                .calls
+                .send((case.layered)(&case.calls))
+                .await
+                .expect("layered")
+                .bytes()
+                .await
+                .expect("body");
+            let first: serde_json::Value = serde_json::from_slice(&first).unwrap_or_default();
+            assert!(
+                !matches!(first.get("code"), Some(code) if code != 0 && code != "0"),
+                "{}: {first}",
+                case.name
+            );
             let mut bare = Vec::with_capacity(PAIRS);
             let mut layered = Vec::with_capacity(PAIRS);
             for i in 0..WARM_UP + PAIRS {
