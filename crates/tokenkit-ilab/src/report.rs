@@ -1,25 +1,6 @@
 //! Reporting results with a grant's tokens (§1.4), so that none is lost or doubled.
 //!
-//! A [`Reporter`] serves one grant (one user's session). [`Reporter::upload`]:
-//!
-//! 1. fills in the record's `username` and `appid`, and keeps the record as *pending*
-//!    in the grant's [`TokenStore`] before anything is sent (a `FileStore` or
-//!    `RedisStore` keeps it across a restart, and another process sharing the store
-//!    can finish it);
-//! 2. sends it through the authenticated-call layer: the token in the query,
-//!    percent-encoded once; `code 2` costs one refresh within the grant's budget and
-//!    one more try (the layer's rule, [`IlabScheme`](crate::IlabScheme));
-//! 3. retries a timeout, a dropped connection, a 5xx or an unreadable answer with
-//!    backoff and the *same* `originId`, so the platform keeps one record however many
-//!    times it was sent, while the grant can still get a token;
-//! 4. removes the pending record only after the platform answered `code 0`.
-//!
-//! What cannot be delivered comes back with the record ([`UploadError`]): still pending
-//! in the store ([`Failure::Pending`]), undeliverable until the user relaunches the
-//! experiment ([`Failure::Undeliverable`], kept for the relaunched grant of the same
-//! key), refused by the platform ([`Failure::Refused`], no longer kept: sending it again
-//! would be refused again), or not kept because the store failed ([`Failure::NotKept`]).
-//! [`Reporter::flush`] delivers what is pending, oldest first, one holder at a time.
+//! See [`Reporter`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -191,7 +172,28 @@ enum Attempt {
     Refused(Error),
 }
 
-/// Reports the results of one grant; see the [module documentation](self).
+/// Reports the results of one grant.
+///
+/// A [`Reporter`] serves one grant (one user's session). [`Reporter::upload`]:
+///
+/// 1. fills in the record's `username` and `appid`, and keeps the record as *pending*
+///    in the grant's [`TokenStore`] before anything is sent (a `FileStore` or
+///    `RedisStore` keeps it across a restart, and another process sharing the store
+///    can finish it);
+/// 2. sends it through the authenticated-call layer: the token in the query,
+///    percent-encoded once; `code 2` costs one refresh within the grant's budget and
+///    one more try (the layer's rule, [`IlabScheme`](crate::IlabScheme));
+/// 3. retries a timeout, a dropped connection, a 5xx or an unreadable answer with
+///    backoff and the *same* `originId`, so the platform keeps one record however many
+///    times it was sent, while the grant can still get a token;
+/// 4. removes the pending record only after the platform answered `code 0`.
+///
+/// What cannot be delivered comes back with the record ([`UploadError`]): still pending
+/// in the store ([`Failure::Pending`]), undeliverable until the user relaunches the
+/// experiment ([`Failure::Undeliverable`], kept for the relaunched grant of the same
+/// key), refused by the platform ([`Failure::Refused`], no longer kept: sending it again
+/// would be refused again), or not kept because the store failed ([`Failure::NotKept`]).
+/// [`Reporter::flush`] delivers what is pending, oldest first, one holder at a time.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -294,7 +296,8 @@ impl Reporter {
         self.cache().key()
     }
 
-    /// Reports `result` for the grant's user; see the [module documentation](self).
+    /// Reports `result` for the grant's user; see [`Reporter`] for the steps and what
+    /// comes back when it cannot be delivered.
     pub async fn upload(&self, result: ExperimentResult) -> Result<Receipt, UploadError> {
         let record = match self.fill(result).await {
             Ok(record) => record,
