@@ -75,9 +75,12 @@ pub enum Command {
         /// Where the grant is kept (`file:PATH` or a Redis URL; not `memory:`).
         #[command(flatten)]
         store: StoreArgs,
-        /// The record as JSON, or `-` for standard input.
-        #[arg(long, value_name = "RECORD.json")]
-        file: String,
+        /// The record as JSON (`--file -`: standard input).
+        #[arg(long, value_name = "RECORD.json", required_unless_present = "stdin")]
+        file: Option<String>,
+        /// `-`: read the record from standard input.
+        #[arg(value_name = "-", value_parser = clap::builder::PossibleValuesParser::new(["-"]), conflicts_with = "file")]
+        stdin: Option<String>,
     },
     /// Deliver the results still pending in the store (of every user of this
     /// experiment, or of `--session` only), oldest first.
@@ -89,6 +92,20 @@ pub enum Command {
         session: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
+    },
+    /// Remove one pending result from the store (one the platform refused, or one
+    /// whose user will not relaunch): the application takes it over. Prints it.
+    Discard {
+        #[command(flatten)]
+        app: App,
+        /// The user's `un`.
+        #[arg(long)]
+        session: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The record's `originId`.
+        #[arg(long)]
+        origin_id: String,
     },
     /// Refresh with the grant's original refresh token (at most twice per grant).
     Refresh {
@@ -198,13 +215,13 @@ pub async fn run(command: Command) -> CliResult {
             session,
             store,
             file,
+            stdin,
         } => {
             let store = durable(&store).await?;
             let key = session_key(&app.appid, &session);
-            let source = if file == "-" {
-                Source::Stdin
-            } else {
-                Source::File(file)
+            let source = match (file, stdin) {
+                (Some(path), _) if path != "-" => Source::File(path),
+                _ => Source::Stdin,
             };
             results::upload(app.client()?, store, &key, &session, source).await?;
         }
@@ -217,6 +234,16 @@ pub async fn run(command: Command) -> CliResult {
             let key = session.as_deref().map(|un| session_key(&app.appid, un));
             let prefix = session_key(&app.appid, "");
             results::flush(app.client()?, store, &prefix, key.as_deref()).await?;
+        }
+        Command::Discard {
+            app,
+            session,
+            store,
+            origin_id,
+        } => {
+            let store = durable(&store).await?;
+            let key = session_key(&app.appid, &session);
+            results::discard(app.client()?, store, &key, &origin_id).await?;
         }
         Command::Refresh {
             app,

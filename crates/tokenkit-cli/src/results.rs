@@ -5,7 +5,8 @@
 //! platform answered `code 0`, so a command killed mid-upload loses nothing: the next
 //! `upload` of that session, or `flush`, delivers it with the same `originId` (the
 //! platform keeps one record per `originId`). What cannot be delivered is printed, with
-//! the record, on stdout; exit 3 when only the user's relaunch can help.
+//! the record, on stdout; exit 3 when only the user's relaunch can help. A record the
+//! platform refused stays in the store, marked, until `tokenkit ilab discard` takes it.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -106,6 +107,30 @@ pub async fn flush(
     }
     print_json(&json!({ "grants": lines }));
     outcome(&all)
+}
+
+/// Removes the pending record `origin_id` of `key` and prints it (the caller takes it
+/// over); an error if there is none.
+pub async fn discard(
+    client: IlabClient,
+    store: Arc<dyn TokenStore>,
+    key: &str,
+    origin_id: &str,
+) -> CliResult {
+    let reporter = Reporter::resume(&client, store, key);
+    let record = reporter
+        .pending()
+        .await?
+        .into_iter()
+        .find(|r| r.origin_id() == origin_id);
+    let Some(record) = record else {
+        return Err(Error::config(format!(
+            "no pending result {origin_id:?} for this session"
+        )));
+    };
+    reporter.discard(origin_id).await?;
+    print_json(&json!({ "discarded": origin_id, "record": record.to_json() }));
+    Ok(())
 }
 
 fn read_record(source: Source) -> Result<ExperimentResult, Error> {

@@ -144,6 +144,34 @@ fn an_upload_is_delivered_once_with_the_session_filled_in() {
 }
 
 #[test]
+fn a_record_is_read_from_standard_input() {
+    let sandbox = Sandbox::start();
+    let dir = store_dir("stdin");
+    let store = format!("file:{}", dir.display());
+    launch(&sandbox, &store);
+    for dash in [&["-"][..], &["--file", "-"][..]] {
+        let mut child = tokenkit()
+            .args(["ilab", "upload", "--base-url", &sandbox.base_url()])
+            .args(["--appid", APPID, "--session", "u1", "--store", &store])
+            .args(dash)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        std::io::Write::write_all(
+            &mut child.stdin.take().expect("stdin"),
+            record().to_string().as_bytes(),
+        )
+        .expect("write");
+        let output = child.wait_with_output().expect("ran");
+        assert!(output.status.success(), "{dash:?}: {}", stderr(&output));
+        assert_eq!(stdout_json(&output)["code"], 0);
+    }
+    assert_eq!(records(&sandbox).len(), 2);
+}
+
+#[test]
 fn a_bad_record_is_refused_before_anything_is_sent() {
     let sandbox = Sandbox::start();
     let dir = store_dir("bad");
@@ -234,7 +262,25 @@ fn a_spent_grant_hands_the_record_back_with_exit_3_and_keeps_it() {
         "{report}"
     );
     assert_eq!(sandbox.count("ilab.refreshtoken"), 2);
-    // The user relaunches: the new grant of the same user delivers it.
+    // A second result of the spent grant, given up on by the application.
+    let second_file = write_record(&dir, &record());
+    let second = run(&mut upload(&sandbox, &store, &second_file));
+    assert_eq!(second.status.code(), Some(3), "{}", stderr(&second));
+    let second = stdout_json(&second)["failed"].clone();
+    let discarded = run(tokenkit()
+        .args(["ilab", "discard", "--base-url", &sandbox.base_url()])
+        .args(["--appid", APPID, "--session", "u1", "--store", &store])
+        .args(["--origin-id", second.as_str().expect("originId")]));
+    assert!(discarded.status.success(), "{}", stderr(&discarded));
+    let discarded = stdout_json(&discarded);
+    assert_eq!(discarded["discarded"], second);
+    assert_eq!(discarded["record"]["title"], "单摆测重力加速度");
+    let unknown = run(tokenkit()
+        .args(["ilab", "discard", "--base-url", &sandbox.base_url()])
+        .args(["--appid", APPID, "--session", "u1", "--store", &store])
+        .args(["--origin-id", "no-such-record"]));
+    assert_eq!(unknown.status.code(), Some(1));
+    // The user relaunches: the new grant of the same user delivers the first one.
     launch(&sandbox, &store);
     let flushed = run(&mut flush(&sandbox, &store));
     assert!(flushed.status.success(), "{}", stderr(&flushed));

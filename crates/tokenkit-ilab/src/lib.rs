@@ -33,6 +33,7 @@ mod client;
 mod codes;
 mod data_get;
 mod dialect;
+mod pending;
 mod provider;
 mod registry;
 mod reply;

@@ -15,6 +15,7 @@ use tokenkit_core::{Backoff, Error, TokenCache, TokenStore};
 
 use crate::codes::{Operation, rejected};
 use crate::data_get::{SignedQuery, parse_records};
+use crate::pending::Entry;
 use crate::{ExperimentResult, IlabClient, IlabProvider, PLATFORM, Session};
 
 /// How hard one call tries to deliver one record.
@@ -58,8 +59,9 @@ pub enum Failure {
     /// relaunched grant of the same user delivers it; or the application
     /// [`discard`s](Reporter::discard) it.
     Undeliverable,
-    /// The platform refused the record (a code other than 0 and 2): it is no longer
-    /// kept, since sending it again would be refused again.
+    /// The platform refused the record (a code other than 0 and 2). It is not sent
+    /// again (it would be refused again), but stays in the store, marked refused, until
+    /// the application takes it over with [`Reporter::discard`]; every flush reports it.
     Refused,
     /// The record could not be delivered and the store could not keep it either: this
     /// error holds the only copy.
@@ -73,7 +75,9 @@ impl Failure {
             Self::Undeliverable => {
                 "undeliverable with this grant; kept pending for the user's next launch"
             }
-            Self::Refused => "refused by the platform; no longer kept",
+            Self::Refused => {
+                "refused by the platform; kept, marked refused, until the application discards it"
+            }
             Self::NotKept => "not delivered, and the store could not keep it",
         }
     }
@@ -191,8 +195,10 @@ enum Attempt {
 /// What cannot be delivered comes back with the record ([`UploadError`]): still pending
 /// in the store ([`Failure::Pending`]), undeliverable until the user relaunches the
 /// experiment ([`Failure::Undeliverable`], kept for the relaunched grant of the same
-/// key), refused by the platform ([`Failure::Refused`], no longer kept: sending it again
-/// would be refused again), or not kept because the store failed ([`Failure::NotKept`]).
+/// key), refused by the platform ([`Failure::Refused`], not sent again, kept marked
+/// until the application discards it), or not kept because the store failed
+/// ([`Failure::NotKept`]). A record leaves the store only after `code 0`, or when the
+/// application discards it.
 /// [`Reporter::flush`] delivers what is pending, oldest first, one holder at a time.
 ///
 /// ```no_run
@@ -338,7 +344,7 @@ impl Reporter {
         };
         let mut records = pending.into_iter();
         for stored in records.by_ref() {
-            let Ok(record) = ExperimentResult::from_json(stored.data().as_bytes()) else {
+            let Ok(entry) = Entry::decode(stored.data()) else {
                 tracing::warn!(
                     platform = PLATFORM,
                     id = stored.id(),
@@ -347,6 +353,14 @@ impl Reporter {
                 report.unreadable.push(stored.id().to_owned());
                 continue;
             };
+            if let Some(error) = entry.refusal_error() {
+                // Refused before: reported again, never sent again.
+                report
+                    .failed
+                    .push(self.failed(Failure::Refused, entry.record, error));
+                continue;
+            }
+            let record = entry.record;
             let outcome = self.deliver(&record).await;
             let unreachable = matches!(outcome, Attempt::Retry(_) | Attempt::Stop(_));
             match self.settle(record, outcome, true).await {
@@ -368,18 +382,20 @@ impl Reporter {
         Ok(report)
     }
 
-    /// The grant's pending records (not yet acknowledged), oldest first; those that
-    /// cannot be read as results are left out.
+    /// The grant's pending records (not yet acknowledged, refused ones included),
+    /// oldest first; those that cannot be read as results are left out.
     pub async fn pending(&self) -> Result<Vec<ExperimentResult>, Error> {
         let stored = self.store().pending(self.key()).await?;
         Ok(stored
             .iter()
-            .filter_map(|r| ExperimentResult::from_json(r.data().as_bytes()).ok())
+            .filter_map(|r| Entry::decode(r.data()).ok())
+            .map(|entry| entry.record)
             .collect())
     }
 
-    /// Gives up on the pending record `origin_id` (the application took it over);
-    /// whether it was pending.
+    /// Removes the pending record `origin_id` from the store: the application took it
+    /// over (a refused record, or one a relaunch will not come for). Whether it was
+    /// pending.
     pub async fn discard(&self, origin_id: &str) -> Result<bool, Error> {
         self.store().remove_pending(self.key(), origin_id).await
     }
@@ -548,10 +564,11 @@ impl Reporter {
                     message,
                 })
             }
-            Attempt::Refused(error) => {
-                self.forget(&record).await;
+            Attempt::Refused(error) if kept => {
+                self.mark_refused(&record, &error).await;
                 Err(self.failed(Failure::Refused, record, error))
             }
+            Attempt::Refused(error) => Err(self.failed(Failure::Refused, record, error)),
             Attempt::Undeliverable(error) if kept => {
                 Err(self.failed(Failure::Undeliverable, record, error))
             }
@@ -564,7 +581,20 @@ impl Reporter {
         }
     }
 
-    /// Removes an acknowledged (or refused) record from the pending ones. If that
+    /// Marks a pending record refused, so no flush sends it again. If that fails, a
+    /// flush sends it once more and the platform refuses it once more.
+    async fn mark_refused(&self, record: &ExperimentResult, error: &Error) {
+        let entry = Entry::refused(record.clone(), error);
+        if let Err(e) = self
+            .store()
+            .put_pending(self.key(), record.origin_id(), &entry.encode())
+            .await
+        {
+            tracing::warn!(platform = PLATFORM, error = %e, origin_id = record.origin_id(), "a refused result could not be marked refused in the store");
+        }
+    }
+
+    /// Removes an acknowledged record from the pending ones. If that
     /// fails, a later flush sends it again: the platform keeps one record per
     /// `originId`, so the cost is one request, not a duplicate.
     async fn forget(&self, record: &ExperimentResult) {

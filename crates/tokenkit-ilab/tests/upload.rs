@@ -231,10 +231,20 @@ async fn an_unknown_code_is_a_typed_refusal_that_is_not_retried() {
     // The platform echoed the token: the client knows what it sent and scrubs it.
     assert!(!text.contains("SENTINEL"), "{text}");
     assert!(!text.contains("tok%2Fen"), "{text}");
-    assert!(
-        reporter.pending().await.expect("store").is_empty(),
-        "refused: not kept"
-    );
+    // Kept, marked refused: a flush reports it with the record and never sends it again
+    // (the mock expects exactly one upload); the application discards it.
+    let record = err.into_record();
+    assert_eq!(reporter.pending().await.expect("store").len(), 1);
+    let report = reporter.flush().await.expect("store");
+    assert!(report.delivered.is_empty());
+    assert_eq!(report.failed.len(), 1);
+    let again = &report.failed[0];
+    assert_eq!(again.failure(), Failure::Refused);
+    assert_eq!(again.error().platform_code(), Some("7"));
+    assert_eq!(again.record().origin_id(), record.origin_id());
+    assert!(!format!("{again} {again:?}").contains("SENTINEL"));
+    assert!(reporter.discard(record.origin_id()).await.expect("store"));
+    assert!(reporter.pending().await.expect("store").is_empty());
 }
 
 #[tokio::test]
