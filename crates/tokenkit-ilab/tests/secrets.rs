@@ -154,7 +154,24 @@ async fn sentinels_never_appear_in_errors_debug_or_logs() {
             .expect("valid");
         let failed = reporter.upload(result).await.expect_err("not delivered");
         assert_clean(&format!("{failed} {failed:?} {reporter:?}"));
-        assert_clean(&format!("{:?}", reporter.records().await));
+        // data_get: a refusal that echoes the token and its signature.
+        let signature = tokenkit_ilab::signature(
+            ACCESS,
+            support::APPID,
+            support::SECRET,
+            tokenkit_ilab::HexCase::Upper,
+        );
+        Mock::given(path("/open/api/v2/data_get"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"code": 9, "msg": format!("bad {ACCESS} {signature}")})),
+            )
+            .mount(&upload_server)
+            .await;
+        let read = format!("{:?}", reporter.records().await);
+        assert!(read.contains("code 9") || read.contains("\"9\""), "{read}");
+        assert!(!read.contains(&signature), "{read}");
+        assert_clean(&read);
     }
 
     let logged = logs.text();
