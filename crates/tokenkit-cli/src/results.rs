@@ -94,7 +94,7 @@ pub async fn flush(
             .flush()
             .await?;
         lines.push(json!({
-            "key": report.key,
+            "key": report.grant_key,
             "delivered": report.delivered.iter().map(|r| r.origin_id.as_str()).collect::<Vec<_>>(),
             "failed": report.failed.iter().map(failed_json).collect::<Vec<_>>(),
             "unreadable": report.unreadable,

@@ -33,6 +33,8 @@ mod client;
 mod codes;
 mod data_get;
 mod dialect;
+mod fields;
+mod outcome;
 mod pending;
 mod provider;
 mod registry;
@@ -41,6 +43,7 @@ mod report;
 mod result;
 mod scheme;
 mod signature;
+mod step;
 mod ticket;
 
 #[cfg(test)]
@@ -51,13 +54,16 @@ pub use codes::{Operation, RELAUNCH, meaning};
 pub use dialect::{
     ACCESS_TOKEN_PARAM, DATA_GET_PATH, DATA_UPLOAD_PATH, Dialect, REFRESH_TOKEN_PARAM,
 };
+pub use fields::InvalidRecord;
+pub use outcome::{Failure, FlushReport, Receipt, Retry, UploadError};
 pub use provider::{IlabProvider, compact};
 pub use registry::{Session, SessionRegistry};
 pub use reply::REFRESH_BUDGET;
-pub use report::{Failure, FlushReport, Receipt, Reporter, Retry, UploadError};
-pub use result::{ExperimentResult, ExperimentResultBuilder, FINISHED, InvalidRecord, Step};
+pub use report::Reporter;
+pub use result::{ExperimentResult, ExperimentResultBuilder, FINISHED};
 pub use scheme::{IlabScheme, TOKEN_INVALID};
 pub use signature::{HexCase, signature};
+pub use step::Step;
 pub use ticket::Ticket;
 pub use tokenkit_core::Error;
 

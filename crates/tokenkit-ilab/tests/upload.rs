@@ -361,7 +361,7 @@ async fn with_the_platform_down_the_record_waits_in_the_store_for_a_flush() {
         .await
         .expect("store readable");
     assert_eq!(reports.len(), 1);
-    assert_eq!(reports[0].key, "u1");
+    assert_eq!(reports[0].grant_key, "u1");
     assert_eq!(reports[0].delivered[0].origin_id, record.origin_id());
     assert!(reports[0].failed.is_empty() && reports[0].skipped == 0);
     assert_eq!(origin_ids(&uploads(&server).await), [record.origin_id()]);

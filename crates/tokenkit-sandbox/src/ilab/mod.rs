@@ -84,6 +84,8 @@ mod validate;
 mod tests;
 #[cfg(test)]
 mod tests_data;
+#[cfg(test)]
+mod tests_v2;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
