@@ -85,6 +85,8 @@ mod tests;
 #[cfg(test)]
 mod tests_data;
 #[cfg(test)]
+mod tests_paths;
+#[cfg(test)]
 mod tests_v2;
 
 use std::sync::{Arc, Mutex};
