@@ -12,7 +12,9 @@ use std::io::Read;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tokenkit::ilab::{ExperimentResult, Failure, FlushReport, IlabClient, Reporter, UploadError};
+use tokenkit::ilab::{
+    ExperimentResult, Failure, FlushReport, IlabClient, Reporter, Retry, UploadError,
+};
 use tokenkit::{Error, TokenStore};
 
 use crate::output::{CliResult, print_json};
@@ -35,20 +37,6 @@ pub async fn upload(
     source: Source,
 ) -> CliResult {
     let record = read_record(source)?;
-    if let Some(named) = record.username()
-        && named != un
-    {
-        return Err(Error::config(format!(
-            "the record's username {named:?} is not the session's user {un:?}"
-        )));
-    }
-    if let Some(appid) = record.appid()
-        && appid != client.appid()
-    {
-        return Err(Error::config(format!(
-            "the record's appid {appid:?} is not this experiment's appid"
-        )));
-    }
     let reporter = Reporter::resume(&client, store, key).username(un);
     match reporter.upload(record).await {
         Ok(receipt) => {
@@ -77,7 +65,7 @@ pub async fn flush(
     prefix: &str,
     key: Option<&str>,
 ) -> CliResult {
-    let mut keys: Vec<String> = match key {
+    let keys: Vec<String> = match key {
         Some(key) => vec![key.to_owned()],
         None => store
             .pending_keys()
@@ -86,13 +74,10 @@ pub async fn flush(
             .filter(|k| k.starts_with(prefix))
             .collect(),
     };
-    keys.sort();
+    let reports = Reporter::flush_keys(&client, store, keys, Retry::default()).await?;
     let mut all = FlushReport::default();
-    let mut lines = Vec::with_capacity(keys.len());
-    for key in keys {
-        let report = Reporter::resume(&client, Arc::clone(&store), &key)
-            .flush()
-            .await?;
+    let mut lines = Vec::with_capacity(reports.len());
+    for report in reports {
         lines.push(json!({
             "key": report.grant_key,
             "delivered": report.delivered.iter().map(|r| r.origin_id.as_str()).collect::<Vec<_>>(),

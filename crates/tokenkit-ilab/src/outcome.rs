@@ -54,8 +54,9 @@ pub enum Failure {
     /// again (it would be refused again), but stays in the store, marked refused, until
     /// the application takes it over with [`Reporter::discard`](crate::Reporter::discard); every flush reports it.
     Refused,
-    /// The record could not be delivered and the store could not keep it either: this
-    /// error holds the only copy.
+    /// The record was neither delivered nor kept: the store could not keep it, or it
+    /// is not this grant's to send (it names another user or appid, or the grant names
+    /// no user). This error holds the only copy.
     NotKept,
 }
 
@@ -69,7 +70,7 @@ impl Failure {
             Self::Refused => {
                 "refused by the platform; kept, marked refused, until the application discards it"
             }
-            Self::NotKept => "not delivered, and the store could not keep it",
+            Self::NotKept => "neither delivered nor kept",
         }
     }
 }

@@ -281,7 +281,18 @@ impl Reporter {
         store: Arc<dyn TokenStore>,
         retry: Retry,
     ) -> Result<Vec<FlushReport>, Error> {
-        let mut keys = store.pending_keys().await?;
+        let keys = store.pending_keys().await?;
+        Self::flush_keys(client, store, keys, retry).await
+    }
+
+    /// Like [`Reporter::flush_store`], for the grants of `keys` only (those of one
+    /// experiment, when a store holds several), in key order.
+    pub async fn flush_keys(
+        client: &IlabClient,
+        store: Arc<dyn TokenStore>,
+        mut keys: Vec<String>,
+        retry: Retry,
+    ) -> Result<Vec<FlushReport>, Error> {
         keys.sort();
         let mut reports = Vec::with_capacity(keys.len());
         for key in keys {
@@ -303,7 +314,21 @@ impl Reporter {
                 Err(error) => return Err((result, error)),
             },
         };
-        Ok(result.for_session(&username, self.client.appid()))
+        let appid = self.client.appid();
+        // Filling in must not turn another user's record into this one's.
+        let foreign = match (result.username(), result.appid()) {
+            (Some(named), _) if named != username => Some(format!(
+                "the record's username {named:?} is not the session's user {username:?}"
+            )),
+            (_, Some(named)) if named != appid => Some(format!(
+                "the record's appid {named:?} is not this experiment's appid"
+            )),
+            _ => None,
+        };
+        if let Some(reason) = foreign {
+            return Err((result, Error::config(format!("ilab: {reason}"))));
+        }
+        Ok(result.for_session(&username, appid))
     }
 
     /// The `un` of the grant's token: the latest one installed, even expired, else a

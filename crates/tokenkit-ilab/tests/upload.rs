@@ -372,3 +372,30 @@ async fn with_the_platform_down_the_record_waits_in_the_store_for_a_flush() {
         .expect("store");
     assert!(again.is_empty());
 }
+
+#[tokio::test]
+async fn another_users_record_is_handed_back_unsent_and_unkept() {
+    let server = server().await;
+    let reporter = reporter(&server, grant(&server, 0));
+    for (field, value) in [("username", "someone-else"), ("appid", "another-app")] {
+        let mut body = result().to_json();
+        body[field] = json!(value);
+        let foreign = ExperimentResult::from_value(&body).expect("a valid record");
+        let err = reporter
+            .upload(foreign)
+            .await
+            .expect_err("not this grant's");
+        assert_eq!(err.failure(), Failure::NotKept, "{err}");
+        assert!(err.to_string().contains(value), "{err}");
+        assert_eq!(
+            err.record().to_json()[field],
+            value,
+            "handed back as it was"
+        );
+    }
+    assert!(uploads(&server).await.is_empty(), "nothing sent");
+    assert!(
+        reporter.pending().await.expect("store").is_empty(),
+        "nothing kept"
+    );
+}
