@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 use tokenkit_core::jwt::{self, Claims};
-use tokenkit_core::{Token, civil, lenient};
+use tokenkit_core::{Token, lenient};
 
 /// The decoded claims of an ac token.
 ///
@@ -76,9 +76,11 @@ impl AcClaims {
         serde_json::from_value(serde_json::Value::Object(claims.clone())).ok()
     }
 
-    /// `expireTime` as a point in time (on the server's clock).
+    /// `expireTime` as a point in time (on the server's clock): epoch milliseconds as
+    /// documented, or seconds if its size says so ([`tokenkit_core::epoch_seconds_or_millis`]).
     pub fn expires_at(&self) -> Option<SystemTime> {
-        self.expire_time.map(civil::from_unix_millis)
+        self.expire_time
+            .and_then(tokenkit_core::epoch_seconds_or_millis)
     }
 
     /// `accountStatus`, parsed.
@@ -151,7 +153,7 @@ mod tests {
         assert_eq!(claims.compute_user.as_deref(), Some("haowj"));
         assert_eq!(claims.user_id, None);
         assert_eq!(
-            civil::rfc3339_utc(claims.expires_at().expect("has expireTime")),
+            tokenkit_core::civil::rfc3339_utc(claims.expires_at().expect("has expireTime")),
             "2021-10-14T02:36:24Z"
         );
     }

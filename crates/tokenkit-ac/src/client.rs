@@ -13,6 +13,12 @@ use tokenkit_core::{AccessToken, Error, Password, SecretKey, Token, TokenCache};
 use crate::reply::{self, describe};
 use crate::{AcScheme, PLATFORM, token};
 
+/// The longest token lifetime believed by default (7 days): the documents state none,
+/// and the platform's tokens live hours. Longer stated lifetimes (an `expireTime`
+/// measured against an absurd clock) are capped, with a warning;
+/// [`HttpConfig::max_lifetime`](tokenkit_core::http::HttpConfig::max_lifetime) sets another.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
 const NEXT: &str = "/ac/openapi/v2/tokens/next";
 const STATE: &str = "/ac/openapi/v2/tokens/state";
 
@@ -127,7 +133,7 @@ impl AcClientBuilder {
         };
         Ok(AcClient {
             inner: Arc::new(Inner {
-                http: Http::new(PLATFORM, self.http)?,
+                http: Http::new(PLATFORM, self.http.or_max_lifetime(MAX_LIFETIME))?,
                 base,
                 auth,
                 user: self.user,
@@ -245,11 +251,13 @@ impl AcClient {
             .client()
             .post(format!("{}{NEXT}", self.inner.base))
             .header("token", current.header_value()?);
-        let response = self.send(request).await?;
+        // A renewal replaces (revokes) the token renewed: an answer lost on the way is
+        // an unknown outcome, not a harmless failure (the token sent may be dead now).
+        let response = self.send_as(request, Spend::Yes("renewal")).await?;
         match reply::data(&response)? {
             Value::String(raw) if !raw.trim().is_empty() => Ok(token::build(
                 raw.trim().to_owned(),
-                response.arrival,
+                response.expiry_estimate(),
                 None,
                 self.user(),
                 self.inner.assumed_lifetime,
@@ -280,11 +288,20 @@ impl AcClient {
     }
 
     /// Every token request: `Content-Type: application/json` and an empty body, as the
-    /// seed's examples send. Nothing here spends anything, so a timeout is transient.
+    /// seed's examples send. A login or a state check changes nothing at the platform,
+    /// so a timeout is transient.
     pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<Response, Error> {
+        self.send_as(request, Spend::No).await
+    }
+
+    async fn send_as(
+        &self,
+        request: reqwest::RequestBuilder,
+        spend: Spend,
+    ) -> Result<Response, Error> {
         let request = request
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(Vec::<u8>::new());
-        self.inner.http.send(request, Spend::No).await
+        self.inner.http.send(request, spend).await
     }
 }

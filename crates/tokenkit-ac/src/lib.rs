@@ -45,7 +45,7 @@ mod token;
 pub use account::AcAccount;
 pub use center::{CenterRegion, ClusterUser, Discovery, ServiceKind, ServiceUrl, parse_center};
 pub use claims::{AcClaims, AccountStatus};
-pub use client::{AcClient, AcClientBuilder, DEFAULT_ASSUMED_LIFETIME};
+pub use client::{AcClient, AcClientBuilder, DEFAULT_ASSUMED_LIFETIME, MAX_LIFETIME};
 pub use login::CLOCK_SKEW_NOTICE;
 pub use provider::{AcProvider, LOGIN_TOKEN_FLOOR, RENEWAL_WINDOW};
 pub use region::{ClusterSelector, Login, Region};

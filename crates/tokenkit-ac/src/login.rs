@@ -86,7 +86,7 @@ impl AcClient {
                 token: r.token.map(|t| {
                     token::build(
                         t,
-                        response.arrival,
+                        response.expiry_estimate(),
                         Some(r.cluster.clone()),
                         Some(user),
                         self.inner().assumed_lifetime,

@@ -160,7 +160,16 @@ impl TokenProvider for AcProvider {
 
     /// Renew while within the renewal window past expiry (§2.2); renewals spend
     /// nothing, so background refresh ahead of expiry is on.
+    /// A renewal replaces the token renewed (`tokens/next`): after one whose answer was
+    /// lost, the current token is suspect and renewed (or replaced by a login) before
+    /// it is served again.
     fn policy(&self) -> RefreshPolicy {
-        RefreshPolicy::default().with_renewal_grace(self.renewal_window)
+        RefreshPolicy::default()
+            .with_renewal_grace(self.renewal_window)
+            .with_renewal_revokes(true)
+    }
+
+    fn platform(&self) -> &'static str {
+        PLATFORM
     }
 }

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use tokenkit_core::jwt::claim_i64;
-use tokenkit_core::{Arrival, Cluster, Expiry, Metadata, Token, UserIdentity};
+use tokenkit_core::jwt::claim_time;
+use tokenkit_core::{Arrival, Cluster, Expiry, ExpiryEstimate, Metadata, Token, UserIdentity};
 
 use crate::AcClaims;
 
@@ -24,34 +24,33 @@ const DATE_RESOLUTION: Duration = Duration::from_secs(1);
 /// token; it is given `assumed_lifetime`.
 pub(crate) fn build(
     raw: String,
-    arrival: Arrival,
+    estimate: ExpiryEstimate,
     cluster: Option<Cluster>,
     login_user: Option<&str>,
     assumed_lifetime: Duration,
 ) -> Token {
     let claims = AcClaims::decode(&raw);
-    let mut estimate = Expiry::estimate(arrival);
+    let mut estimate = estimate;
     let on_server_clock =
         |expires: SystemTime| expires.checked_sub(DATE_RESOLUTION).unwrap_or(expires);
     if let Some(expires) = claims.as_ref().and_then(AcClaims::expires_at) {
         estimate = estimate.absolute(on_server_clock(expires));
     }
     let jwt = tokenkit_core::jwt::decode_claims(&raw).unwrap_or_default();
-    let exp = claim_i64(&jwt, "exp").filter(|s| *s > 0);
-    if let Some(expires) =
-        exp.and_then(|s| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(s as u64)))
-    {
+    // Seconds by the JWT rules, but a platform may send milliseconds: the size decides.
+    let exp = claim_time(&jwt, "exp");
+    if let Some(expires) = exp {
         estimate = estimate.absolute(on_server_clock(expires));
     }
-    if let (Some(exp), Some(iat)) = (exp, claim_i64(&jwt, "iat")) {
-        estimate = estimate.lifetime_secs(exp.saturating_sub(iat));
+    if let (Some(exp), Some(iat)) = (exp, claim_time(&jwt, "iat")) {
+        estimate = estimate.between(iat, exp);
     }
     if !estimate.is_known() {
         estimate = estimate.lifetime(assumed_lifetime);
     }
     let expiry = estimate
         .build()
-        .unwrap_or_else(|| Expiry::after(arrival, assumed_lifetime));
+        .unwrap_or_else(|| Expiry::after(Arrival::now(), assumed_lifetime));
     let claims = claims.unwrap_or_default();
     let cluster = cluster.or_else(|| {
         claims.cluster_id.clone().map(|id| Cluster {
@@ -115,7 +114,7 @@ mod tests {
             let wall = civil::from_unix_millis(1_700_000_000_000 + skew * 1000);
             let token = build(
                 raw.clone(),
-                arrival(wall, Some(server_now)),
+                tokenkit_core::Expiry::estimate(arrival(wall, Some(server_now))),
                 None,
                 Some("u"),
                 Duration::from_secs(3600),
@@ -135,7 +134,7 @@ mod tests {
         let raw = jwt(serde_json::json!({"expireTime": 1_700_000_060_000_i64}));
         let token = build(
             raw,
-            arrival(wall, None),
+            tokenkit_core::Expiry::estimate(arrival(wall, None)),
             None,
             None,
             Duration::from_secs(3600),
@@ -147,7 +146,7 @@ mod tests {
     fn an_opaque_token_gets_the_assumed_lifetime_and_the_login_user() {
         let token = build(
             "opaque-token-value".into(),
-            arrival(SystemTime::now(), Some(SystemTime::now())),
+            tokenkit_core::Expiry::estimate(arrival(SystemTime::now(), Some(SystemTime::now()))),
             Some(Cluster {
                 id: "0".into(),
                 name: "ac".into(),
@@ -170,7 +169,7 @@ mod tests {
             jwt(serde_json::json!({"user": "alice", "clusterId": "11112", "expireTime": "1"}));
         let token = build(
             raw,
-            arrival(SystemTime::now(), None),
+            tokenkit_core::Expiry::estimate(arrival(SystemTime::now(), None)),
             None,
             Some("ignored"),
             Duration::from_secs(1),
@@ -199,7 +198,7 @@ mod tests {
             let wall = civil::from_unix_millis(1_700_000_000_000 + skew * 1000);
             let token = build(
                 raw.clone(),
-                arrival(wall, Some(server_now)),
+                tokenkit_core::Expiry::estimate(arrival(wall, Some(server_now))),
                 None,
                 None,
                 Duration::from_secs(3600),
@@ -214,7 +213,7 @@ mod tests {
         let raw = jwt(serde_json::json!({"exp": 1_700_000_900_i64, "iat": 1_699_999_900_i64}));
         let token = build(
             raw,
-            arrival(server_now, Some(server_now)),
+            tokenkit_core::Expiry::estimate(arrival(server_now, Some(server_now))),
             None,
             None,
             Duration::from_secs(3600),
@@ -223,7 +222,7 @@ mod tests {
         let raw = jwt(serde_json::json!({"exp": 1_700_000_900_i64, "iat": 1_700_000_500_i64}));
         let token = build(
             raw,
-            arrival(server_now, Some(server_now)),
+            tokenkit_core::Expiry::estimate(arrival(server_now, Some(server_now))),
             None,
             None,
             Duration::from_secs(3600),
@@ -233,7 +232,7 @@ mod tests {
         let raw = jwt(serde_json::json!({"exp": -5}));
         let token = build(
             raw,
-            arrival(server_now, Some(server_now)),
+            tokenkit_core::Expiry::estimate(arrival(server_now, Some(server_now))),
             None,
             None,
             Duration::from_secs(3600),

@@ -1,10 +1,17 @@
 //! `BoClient`: the refresh call of PROTOCOLS.md §3.1.
 
+use std::time::Duration;
+
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use tokenkit_core::http::{Http, HttpConfig, Spend};
 use tokenkit_core::{Error, RefreshToken, Token};
 
 use crate::{PLATFORM, VerifySigner, response};
+
+/// The longest token lifetime believed by default (7 days): the documents' sample
+/// token lives 60 s. Longer stated lifetimes are capped, with a warning;
+/// [`HttpConfig::max_lifetime`](tokenkit_core::http::HttpConfig::max_lifetime) sets another.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The refresh endpoint, below the base URL.
 pub const REFRESH_PATH: &str = "/bo/api/v3/auth/token/refresh";
@@ -204,7 +211,7 @@ impl BoClientBuilder {
             headers.insert(name, value);
         }
         Ok(BoClient {
-            http: Http::new(PLATFORM, self.http)?,
+            http: Http::new(PLATFORM, self.http.or_max_lifetime(MAX_LIFETIME))?,
             refresh_url: format!("{base}{REFRESH_PATH}"),
             owner_id: self.owner_id,
             headers,

@@ -30,9 +30,11 @@ mod session;
 mod user;
 mod verify;
 
-pub use client::{BoClient, BoClientBuilder, CONTENT_TYPE_VALUE, NodeJsMode, REFRESH_PATH};
+pub use client::{
+    BoClient, BoClientBuilder, CONTENT_TYPE_VALUE, MAX_LIFETIME, NodeJsMode, REFRESH_PATH,
+};
 pub use provider::BoProvider;
-pub use response::{EPOCH_MS_THRESHOLD, expiry};
+pub use response::{EPOCH_MS_THRESHOLD, expiry, expiry_from};
 pub use scheme::BoScheme;
 pub use session::BoSession;
 pub use user::TokenUser;

@@ -174,6 +174,10 @@ impl TokenProvider for BoProvider {
         }
         self.spend(&refresh_token).await
     }
+
+    fn platform(&self) -> &'static str {
+        PLATFORM
+    }
 }
 
 impl fmt::Debug for BoProvider {

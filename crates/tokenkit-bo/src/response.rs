@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 use tokenkit_core::http::Response;
 use tokenkit_core::jwt::{self, Claims};
 use tokenkit_core::{
-    Arrival, Error, Expiry, Metadata, RefreshToken, Token, UserIdentity, civil, lenient,
+    Arrival, Error, Expiry, ExpiryEstimate, Metadata, RefreshToken, Token, UserIdentity, civil,
+    lenient,
 };
 
 use crate::rejection::rejected;
@@ -19,11 +20,7 @@ use crate::user::{EXTRA_KEY, TokenUser};
 
 /// Above this, `expiresIn` is read as epoch milliseconds (§3.1): 10^11 s is year 5138,
 /// 10^11 ms is 1973.
-pub const EPOCH_MS_THRESHOLD: i64 = 100_000_000_000;
-
-/// Lifetimes are capped at ten years: an absurd `exp - iat` or `expiresIn` must not
-/// overflow the monotonic clock.
-const MAX_LIFETIME_SECS: i64 = 10 * 365 * 86_400;
+pub const EPOCH_MS_THRESHOLD: i64 = tokenkit_core::EPOCH_MILLIS_THRESHOLD;
 
 /// The `data` object of a successful answer.
 #[derive(Deserialize)]
@@ -107,9 +104,11 @@ fn build_token(
         .filter(|a| !a.trim().is_empty())
         .ok_or_else(|| response.malformed("`data` has no accessToken"))?;
     let claims = jwt::decode_claims(&access);
-    let expiry = expiry(response.arrival, claims.as_ref(), data.expires_in).ok_or_else(|| {
-        response.malformed("no expiry: the access token has no JWT exp and there is no expiresIn")
-    })?;
+    let expiry = expiry_from(response.expiry_estimate(), claims.as_ref(), data.expires_in)
+        .ok_or_else(|| {
+            response
+                .malformed("no expiry: the access token has no JWT exp and there is no expiresIn")
+        })?;
     let refresh = data
         .refresh_token
         .filter(|r| !r.trim().is_empty())
@@ -153,25 +152,41 @@ fn build_token(
         }))
 }
 
-/// The expiry of an access token that arrived at `arrival` (see the module docs).
+/// The expiry of an access token that arrived at `arrival` (see the module docs),
+/// capped at the default [`MAX_LIFETIME`](crate::MAX_LIFETIME); [`expiry_from`] takes
+/// the client's cap.
 pub fn expiry(
     arrival: Arrival,
     claims: Option<&Claims>,
     expires_in: Option<i64>,
 ) -> Option<Expiry> {
-    let mut estimate = Expiry::estimate(arrival);
+    expiry_from(
+        Expiry::estimate(arrival).max_lifetime(crate::MAX_LIFETIME),
+        claims,
+        expires_in,
+    )
+}
+
+/// The expiry from `estimate` (a response's, capped at the client's plausible maximum
+/// lifetime) and the token's claims and `expiresIn`. Times may be seconds or
+/// milliseconds; the size decides ([`tokenkit_core::epoch_seconds_or_millis`]).
+pub fn expiry_from(
+    mut estimate: ExpiryEstimate,
+    claims: Option<&Claims>,
+    expires_in: Option<i64>,
+) -> Option<Expiry> {
     if let Some(claims) = claims {
-        let exp = jwt::claim_i64(claims, "exp");
-        if let (Some(exp), Some(iat)) = (exp, jwt::claim_i64(claims, "iat")) {
-            estimate = estimate.lifetime_secs(exp.saturating_sub(iat).min(MAX_LIFETIME_SECS));
+        let exp = jwt::claim_time(claims, "exp");
+        if let (Some(exp), Some(iat)) = (exp, jwt::claim_time(claims, "iat")) {
+            estimate = estimate.between(iat, exp);
         }
         // `exp` against the server's own Date catches a token that was issued a while
         // ago (the platform caches answers: `cacheType`). Against the local wall clock
         // only when nothing else exists (PROTOCOLS.md, common rules).
         if let Some(exp) = exp
-            && (arrival.server_date.is_some() || !estimate.is_known())
+            && (estimate.has_server_date() || !estimate.is_known())
         {
-            estimate = estimate.absolute(civil::from_unix_millis(exp.saturating_mul(1000)));
+            estimate = estimate.absolute(exp);
         }
     }
     if !estimate.is_known()
@@ -180,7 +195,7 @@ pub fn expiry(
         estimate = if value > EPOCH_MS_THRESHOLD {
             estimate.absolute(civil::from_unix_millis(value))
         } else {
-            estimate.lifetime_secs(value.min(MAX_LIFETIME_SECS))
+            estimate.lifetime_secs(value)
         };
     }
     estimate.build()
@@ -251,13 +266,13 @@ mod tests {
         let ms = civil::unix_millis(server_now) + 120_000;
         let e = expiry(arrival(Some(server_now)), None, Some(ms)).expect("known");
         assert_eq!(e.lifetime(), Duration::from_secs(120));
-        // The threshold itself is still seconds (capped at ten years).
+        // The threshold itself is still seconds (capped at the plausible maximum).
         let e = expiry(arrival(None), None, Some(EPOCH_MS_THRESHOLD)).expect("known");
-        assert_eq!(e.lifetime(), Duration::from_secs(MAX_LIFETIME_SECS as u64));
+        assert_eq!(e.lifetime(), crate::MAX_LIFETIME);
         // Absurd values do not overflow.
         let claims = json!({"iat": i64::MIN, "exp": i64::MAX});
         let e = expiry(arrival(None), claims.as_object(), None).expect("known");
-        assert_eq!(e.lifetime(), Duration::from_secs(MAX_LIFETIME_SECS as u64));
+        assert_eq!(e.lifetime(), crate::MAX_LIFETIME);
         assert!(expiry(arrival(Some(server_now)), None, Some(i64::MAX)).is_some());
         assert!(expiry(arrival(None), None, None).is_none());
         assert_eq!(

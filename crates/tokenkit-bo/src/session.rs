@@ -4,10 +4,10 @@
 //! come from the application's own login (the seed: "通过登录时候获取"). A session is
 //! turned into a [`Token`] whose expiry is estimated from the access token's JWT.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokenkit_core::jwt::{self, Claims};
-use tokenkit_core::{AccessToken, Arrival, Expiry, RefreshToken, Token, civil};
+use tokenkit_core::{AccessToken, Arrival, Expiry, RefreshToken, Token};
 
 /// The access and refresh token of a logged-in user.
 ///
@@ -67,19 +67,22 @@ fn jwt_estimates(
     mut estimate: tokenkit_core::ExpiryEstimate,
     claims: &Claims,
 ) -> tokenkit_core::ExpiryEstimate {
-    let exp = jwt::claim_i64(claims, "exp");
-    if let (Some(exp), Some(iat)) = (exp, jwt::claim_i64(claims, "iat")) {
-        estimate = estimate.lifetime_secs(exp.saturating_sub(iat).clamp(0, 10 * 365 * 86_400));
+    let exp = jwt::claim_time(claims, "exp");
+    if let (Some(exp), Some(iat)) = (exp, jwt::claim_time(claims, "iat")) {
+        estimate = estimate.between(iat, exp);
     }
     if let Some(exp) = exp {
-        let at: SystemTime = civil::from_unix_millis(exp.saturating_mul(1000));
-        estimate = estimate.absolute(at);
+        estimate = estimate.absolute(exp);
     }
     estimate
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
+    use tokenkit_core::civil;
+
     use super::*;
 
     fn jwt_with(claims: &serde_json::Value) -> String {

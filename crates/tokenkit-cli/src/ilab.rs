@@ -203,8 +203,19 @@ pub async fn run(command: Command) -> CliResult {
             json,
         } => {
             let key = session_key(&app.appid, &session);
+            let store = store.open(true).await?;
+            if store.load(&key).await?.is_none() {
+                return Err(tokenkit::Error::reauth(
+                    "ilab",
+                    format!(
+                        "no grant of session {session:?} is in this store: exchange the \
+                         user's launch ticket with this store first (`tokenkit ilab exchange \
+                         --ticket … --store …`)"
+                    ),
+                ));
+            }
             let cache = TokenCache::builder(IlabProvider::resume(app.client()?))
-                .store(store.open(true).await?)
+                .store(store)
                 .key(key)
                 .build();
             let token = refused.token(&cache).await?;
@@ -292,6 +303,7 @@ async fn keep(store: &StoreArgs, appid: &str, token: &Token) -> CliResult {
         refreshes_spent: 0,
         refresh_budget: Some(REFRESH_BUDGET),
         outcome_unknown: false,
+        ..Default::default()
     });
     crate::store::replace(&*store, &key, &token).await
 }

@@ -38,6 +38,15 @@ impl TransientKind {
     }
 }
 
+/// An answer that began (status and headers arrived) but broke off before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CutOff {
+    /// The HTTP status the answer carried.
+    pub status: u16,
+    /// The bytes of its body received before the connection broke.
+    pub received: usize,
+}
+
 /// The error of every tokenkit operation.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -88,7 +97,7 @@ pub enum Error {
     /// The request was sent but no answer came back, so whether it took effect is
     /// unknown. Operations that spend something (an ilab refresh, a single-use ticket)
     /// must not be retried blindly after this.
-    #[error("{platform}: outcome of {operation} unknown: the request was sent but no answer arrived within {}", humanize(*.waited))]
+    #[error("{platform}: outcome of {operation} unknown: the request was sent but {}", unanswered(*.waited, *.cut_off))]
     OutcomeUnknown {
         /// Platform name.
         platform: &'static str,
@@ -96,6 +105,8 @@ pub enum Error {
         operation: &'static str,
         /// How long the client waited.
         waited: Duration,
+        /// When the answer began but broke off: its status and the bytes received.
+        cut_off: Option<CutOff>,
     },
 
     /// No token can be had without the user (or the application) authenticating again.
@@ -104,6 +115,18 @@ pub enum Error {
         /// Platform name.
         platform: &'static str,
         /// Why, and what to do.
+        reason: String,
+    },
+
+    /// The platform's answer cannot be right: a token already expired when it arrived
+    /// (an absurd `Date`, an expiry before the issue time, a zero lifetime). It is not
+    /// cached, and the cache does not spend another budgeted refresh on its account
+    /// automatically; see [`ExpiryEstimate::build_usable`](crate::ExpiryEstimate::build_usable).
+    #[error("{platform}: implausible answer: {reason}")]
+    Implausible {
+        /// Platform name (`provider` when the cache caught it).
+        platform: &'static str,
+        /// What is implausible about it.
         reason: String,
     },
 
@@ -218,6 +241,15 @@ fn refusal_summary(status: u16, code: Option<&str>, message: &str) -> String {
 
 fn status_suffix(status: Option<u16>) -> String {
     status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
+}
+
+fn unanswered(waited: Duration, cut_off: Option<CutOff>) -> String {
+    match cut_off {
+        Some(CutOff { status, received }) => {
+            format!("its answer (HTTP {status}) broke off after {received} bytes of the body")
+        }
+        None => format!("no answer arrived within {}", humanize(waited)),
+    }
 }
 
 fn humanize(d: Duration) -> String {
@@ -371,6 +403,11 @@ impl Error {
         matches!(self, Self::TokenRefused { .. } | Self::NotRepeatable { .. })
     }
 
+    /// Whether the platform's answer was implausible ([`Error::Implausible`]).
+    pub fn is_implausible(&self) -> bool {
+        matches!(self, Self::Implausible { .. })
+    }
+
     /// Whether the request may have taken effect (do not repeat a spending operation).
     pub fn is_outcome_unknown(&self) -> bool {
         matches!(self, Self::OutcomeUnknown { .. })
@@ -406,7 +443,8 @@ impl Error {
             | Self::Suspended { platform, .. }
             | Self::Unavailable { platform, .. }
             | Self::TokenRefused { platform, .. }
-            | Self::NotRepeatable { platform, .. } => Some(platform),
+            | Self::NotRepeatable { platform, .. }
+            | Self::Implausible { platform, .. } => Some(platform),
             _ => None,
         }
     }
@@ -444,6 +482,7 @@ mod tests {
                     platform: "ilab",
                     operation: "refresh",
                     waited: Duration::from_secs(10),
+                    cut_off: None,
                 },
                 false,
                 false,

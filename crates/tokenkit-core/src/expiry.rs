@@ -6,10 +6,26 @@
 //! response's HTTP `Date` — and anchored at the local *monotonic* instant the response
 //! arrived. Only when nothing else exists is an absolute expiry compared with the local
 //! wall clock. The earliest estimate wins.
+//!
+//! Two plausibility rules bound what a platform can make the cache believe: a lifetime
+//! is capped by a plausible maximum ([`ExpiryEstimate::max_lifetime`]; each platform
+//! client sets its own, configurable through
+//! [`HttpConfig::max_lifetime`](crate::http::HttpConfig::max_lifetime)), and a token
+//! that is already expired when it arrives is refused as
+//! [`Error::Implausible`] ([`ExpiryEstimate::build_usable`]) instead of being cached,
+//! so that it cannot trigger another (possibly budgeted) refresh at once. Every
+//! deadline saturates at [`LONGEST_LIFETIME`] instead of overflowing.
 
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
+
+use crate::Error;
+use crate::civil::rfc3339_utc;
+
+/// The longest lifetime an [`Expiry`] represents (100 years): anything longer saturates
+/// here, so no arithmetic on instants or on stored milliseconds can overflow.
+pub const LONGEST_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// The moment a response arrived, read from both clocks, plus the server's `Date`.
 #[derive(Debug, Clone, Copy)]
@@ -48,12 +64,13 @@ pub struct Expiry {
 }
 
 impl Expiry {
-    /// An expiry `lifetime` after `arrival`.
+    /// An expiry `lifetime` after `arrival` (saturating at [`LONGEST_LIFETIME`]).
     pub fn after(arrival: Arrival, lifetime: Duration) -> Self {
+        let lifetime = lifetime.min(LONGEST_LIFETIME);
         Self {
             issued: arrival.instant,
-            deadline: arrival.instant + lifetime,
-            wall: arrival.wall + lifetime,
+            deadline: later(arrival.instant, lifetime),
+            wall: arrival.wall.checked_add(lifetime).unwrap_or(arrival.wall),
         }
     }
 
@@ -74,6 +91,7 @@ impl Expiry {
         ExpiryEstimate {
             arrival,
             earliest: None,
+            max_lifetime: None,
         }
     }
 
@@ -84,8 +102,9 @@ impl Expiry {
         let wall_now = SystemTime::now();
         let remaining = expires_at
             .duration_since(wall_now)
-            .unwrap_or(Duration::ZERO);
-        let deadline = now + remaining;
+            .unwrap_or(Duration::ZERO)
+            .min(LONGEST_LIFETIME);
+        let deadline = later(now, remaining);
         let issued = deadline.checked_sub(lifetime).unwrap_or(now);
         Self {
             issued,
@@ -98,13 +117,15 @@ impl Expiry {
     /// store that measures the time left on its own clock (Redis), so that the clocks
     /// of the hosts sharing it do not matter.
     pub fn from_remaining(remaining: Duration, lifetime: Duration) -> Self {
+        let remaining = remaining.min(LONGEST_LIFETIME);
         let now = Instant::now();
-        let deadline = now + remaining;
+        let deadline = later(now, remaining);
         let issued = deadline.checked_sub(lifetime.max(remaining)).unwrap_or(now);
+        let wall_now = SystemTime::now();
         Self {
             issued,
             deadline,
-            wall: SystemTime::now() + remaining,
+            wall: wall_now.checked_add(remaining).unwrap_or(wall_now),
         }
     }
 
@@ -143,35 +164,111 @@ impl Expiry {
 #[derive(Debug, Clone, Copy)]
 pub struct ExpiryEstimate {
     arrival: Arrival,
-    earliest: Option<Duration>,
+    earliest: Option<(Duration, Basis)>,
+    max_lifetime: Option<Duration>,
+}
+
+/// What an estimate was measured from, to explain an implausible one.
+#[derive(Debug, Clone, Copy)]
+enum Basis {
+    Lifetime,
+    Seconds(i64),
+    Between {
+        issued: SystemTime,
+        expires: SystemTime,
+    },
+    Absolute {
+        expires: SystemTime,
+        reference: SystemTime,
+        server_date: bool,
+    },
+}
+
+impl Basis {
+    fn describe(self) -> String {
+        match self {
+            Self::Lifetime => "its stated lifetime is zero".to_owned(),
+            Self::Seconds(secs) => format!("its stated lifetime is {secs} s"),
+            Self::Between { issued, expires } => format!(
+                "its expiry {} is not after its issue time {}",
+                rfc3339_utc(expires),
+                rfc3339_utc(issued)
+            ),
+            Self::Absolute {
+                expires,
+                reference,
+                server_date,
+            } => {
+                let against = if server_date {
+                    "the response's Date"
+                } else {
+                    "the local clock (the response had no usable Date)"
+                };
+                format!(
+                    "its expiry {} is not after {against} {}",
+                    rfc3339_utc(expires),
+                    rfc3339_utc(reference)
+                )
+            }
+        }
+    }
 }
 
 impl ExpiryEstimate {
-    fn consider(mut self, lifetime: Duration) -> Self {
-        self.earliest = Some(self.earliest.map_or(lifetime, |e| e.min(lifetime)));
+    fn consider(mut self, lifetime: Duration, basis: Basis) -> Self {
+        if self.earliest.is_none_or(|(e, _)| lifetime < e) {
+            self.earliest = Some((lifetime, basis));
+        }
         self
     }
 
     /// A lifetime on the server's clock (`expires_in`, `exp - iat`, …).
     pub fn lifetime(self, lifetime: Duration) -> Self {
-        self.consider(lifetime)
+        self.consider(lifetime, Basis::Lifetime)
     }
 
-    /// A lifetime in seconds that may be negative or absurd (ignored if negative).
+    /// A lifetime in seconds that may be negative or absurd (a negative one counts as
+    /// zero: the token is expired).
     pub fn lifetime_secs(self, secs: i64) -> Self {
-        self.consider(Duration::from_secs(secs.max(0) as u64))
+        self.consider(
+            Duration::from_secs(secs.max(0) as u64),
+            Basis::Seconds(secs),
+        )
     }
 
     /// Two server timestamps, e.g. `create_time` and `expires_time`.
     pub fn between(self, issued: SystemTime, expires: SystemTime) -> Self {
-        self.consider(expires.duration_since(issued).unwrap_or(Duration::ZERO))
+        self.consider(
+            expires.duration_since(issued).unwrap_or(Duration::ZERO),
+            Basis::Between { issued, expires },
+        )
     }
 
     /// An absolute expiry on the server's clock. Measured against the response's `Date`
     /// when there is one; otherwise, as a last resort, against the local wall clock.
     pub fn absolute(self, expires: SystemTime) -> Self {
         let reference = self.arrival.server_date.unwrap_or(self.arrival.wall);
-        self.consider(expires.duration_since(reference).unwrap_or(Duration::ZERO))
+        self.consider(
+            expires.duration_since(reference).unwrap_or(Duration::ZERO),
+            Basis::Absolute {
+                expires,
+                reference,
+                server_date: self.arrival.server_date.is_some(),
+            },
+        )
+    }
+
+    /// Caps the lifetime: no estimate is believed beyond `max` (a platform's plausible
+    /// maximum). A capped estimate is logged.
+    pub fn max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = Some(max);
+        self
+    }
+
+    /// Whether the response's `Date` is known (and plausible), so that an absolute
+    /// expiry is measured on the server's clock.
+    pub fn has_server_date(&self) -> bool {
+        self.arrival.server_date.is_some()
     }
 
     /// Whether any estimate was given.
@@ -179,9 +276,93 @@ impl ExpiryEstimate {
         self.earliest.is_some()
     }
 
-    /// The expiry, or `None` when no estimate was given.
+    /// The lifetime the estimates give, capped; `None` when no estimate was given.
+    fn capped(&self) -> Option<Duration> {
+        let (lifetime, _) = self.earliest?;
+        let cap = self
+            .max_lifetime
+            .unwrap_or(LONGEST_LIFETIME)
+            .min(LONGEST_LIFETIME);
+        if lifetime > cap {
+            tracing::warn!(
+                stated_s = lifetime.as_secs(),
+                cap_s = cap.as_secs(),
+                "a token's stated lifetime exceeds the plausible maximum; capped"
+            );
+        }
+        Some(lifetime.min(cap))
+    }
+
+    /// The expiry, or `None` when no estimate was given. A token with no lifetime left
+    /// gets an expired expiry; see [`ExpiryEstimate::build_usable`] to refuse it.
     pub fn build(self) -> Option<Expiry> {
-        Some(Expiry::after(self.arrival, self.earliest?))
+        Some(Expiry::after(self.arrival, self.capped()?))
+    }
+
+    /// Like [`ExpiryEstimate::build`], but a token that is already expired on arrival
+    /// is [`Error::Implausible`] for `platform`, saying why (its expiry, the `Date` or
+    /// clock it was measured against): such an answer must not be cached, where it
+    /// would make the next caller spend another refresh at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokenkit_core::{Arrival, Expiry};
+    /// let err = Expiry::estimate(Arrival::now()).lifetime_secs(0).build_usable("ilab").unwrap_err();
+    /// assert!(err.to_string().contains("implausible"), "{err}");
+    /// ```
+    pub fn build_usable(self, platform: &'static str) -> Result<Option<Expiry>, Error> {
+        let Some(lifetime) = self.capped() else {
+            return Ok(None);
+        };
+        if lifetime.is_zero() {
+            let basis = self.earliest.map_or(Basis::Lifetime, |(_, b)| b);
+            return Err(Error::Implausible {
+                platform,
+                reason: format!(
+                    "the token was already expired when it arrived: {}",
+                    basis.describe()
+                ),
+            });
+        }
+        Ok(Some(Expiry::after(self.arrival, lifetime)))
+    }
+}
+
+/// The threshold between the two units of epoch timestamps: 10^11 seconds is the year
+/// 5138, 10^11 milliseconds is 1973. A value above it is milliseconds, below seconds
+/// (PROTOCOLS.md §3.1's rule for bo's `expiresIn`, applied to every timestamp that a
+/// platform may send in either unit: a JWT `exp` in milliseconds must not make a token
+/// valid until the year 58886).
+pub const EPOCH_MILLIS_THRESHOLD: i64 = 100_000_000_000;
+
+/// An epoch timestamp in seconds or milliseconds (see [`EPOCH_MILLIS_THRESHOLD`]);
+/// `None` for a negative value.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use tokenkit_core::epoch_seconds_or_millis as at;
+/// assert_eq!(at(1_711_189_629), Some(UNIX_EPOCH + Duration::from_secs(1_711_189_629)));
+/// assert_eq!(at(1_711_189_629_000), at(1_711_189_629));
+/// assert_eq!(at(-1), None);
+/// ```
+pub fn epoch_seconds_or_millis(value: i64) -> Option<SystemTime> {
+    let value = u64::try_from(value).ok()?;
+    let since_epoch = if value > EPOCH_MILLIS_THRESHOLD as u64 {
+        Duration::from_millis(value)
+    } else {
+        Duration::from_secs(value)
+    };
+    SystemTime::UNIX_EPOCH.checked_add(since_epoch)
+}
+
+/// `start + by`, saturating: an instant that far away cannot be represented on every
+/// platform, so the deadline stops at the latest one that can.
+fn later(start: Instant, mut by: Duration) -> Instant {
+    loop {
+        if let Some(deadline) = start.checked_add(by) {
+            return deadline;
+        }
+        by /= 2;
     }
 }
 

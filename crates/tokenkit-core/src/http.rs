@@ -21,6 +21,15 @@ pub const USER_AGENT: &str = concat!("tokenkit/", env!("CARGO_PKG_VERSION"));
 /// The default cap on a response body.
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 
+/// How far a response's `Date` may be from the local clock and still be believed
+/// (24 h: wider than any time-zone mistake of a misconfigured clock). Beyond it one of
+/// the two clocks is absurd, and the `Date` is discarded with a warning: the other
+/// estimates of an expiry decide (PROTOCOLS.md, common rules).
+pub const DEFAULT_MAX_DATE_SKEW: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest token lifetime believed when a platform client sets none (7 days).
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// HTTP settings of a platform client.
 ///
 /// ```
@@ -34,6 +43,8 @@ pub struct HttpConfig {
     connect_timeout: Duration,
     timeout: Duration,
     max_body: usize,
+    max_date_skew: Duration,
+    max_lifetime: Option<Duration>,
     client: Option<reqwest::Client>,
 }
 
@@ -43,6 +54,8 @@ impl Default for HttpConfig {
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(15),
             max_body: DEFAULT_MAX_BODY,
+            max_date_skew: DEFAULT_MAX_DATE_SKEW,
+            max_lifetime: None,
             client: None,
         }
     }
@@ -64,6 +77,28 @@ impl HttpConfig {
     /// The largest response body accepted.
     pub fn max_body(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
+        self
+    }
+
+    /// How far a response's `Date` may differ from the local clock before it is
+    /// discarded (default [`DEFAULT_MAX_DATE_SKEW`]).
+    pub fn max_date_skew(mut self, skew: Duration) -> Self {
+        self.max_date_skew = skew;
+        self
+    }
+
+    /// The longest token lifetime believed: a platform stating a longer one is capped
+    /// here, with a warning. Each platform client has its own default (the documented
+    /// lifetimes are hours to a day); [`DEFAULT_MAX_LIFETIME`] otherwise.
+    pub fn max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = Some(max);
+        self
+    }
+
+    /// Sets the lifetime cap unless one was set: how a platform client gives its own
+    /// default without overriding the user's.
+    pub fn or_max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime.get_or_insert(max);
         self
     }
 
@@ -92,6 +127,8 @@ pub struct Http {
     client: reqwest::Client,
     timeout: Duration,
     max_body: usize,
+    max_date_skew: Duration,
+    max_lifetime: Duration,
 }
 
 /// A response read in full (within the size cap).
@@ -99,11 +136,15 @@ pub struct Http {
 pub struct Response {
     /// The HTTP status.
     pub status: u16,
-    /// When it arrived, on both clocks, with the server's `Date`.
+    /// When it arrived, on both clocks, with the server's `Date` when that is plausible
+    /// (within the client's bound of the local clock).
     pub arrival: Arrival,
+    /// The `Date` header as sent, even when it was discarded as implausible.
+    pub date_header: Option<SystemTime>,
     /// The body.
     pub body: Bytes,
     platform: &'static str,
+    max_lifetime: Duration,
 }
 
 impl Http {
@@ -124,6 +165,8 @@ impl Http {
             client,
             timeout: config.timeout,
             max_body: config.max_body,
+            max_date_skew: config.max_date_skew,
+            max_lifetime: config.max_lifetime.unwrap_or(DEFAULT_MAX_LIFETIME),
         })
     }
 
@@ -167,7 +210,9 @@ impl Http {
         spend: Spend,
         started: tokio::time::Instant,
     ) -> Result<Response, Error> {
-        let arrival = Arrival::now().with_server_date(server_date(response.headers()));
+        let date_header = server_date(response.headers());
+        let arrival = Arrival::now();
+        let arrival = arrival.with_server_date(self.plausible_date(date_header, arrival.wall));
         let status = response.status().as_u16();
         if let Some(len) = response.content_length()
             && len > self.max_body as u64
@@ -175,11 +220,10 @@ impl Http {
             return Err(self.too_large(len));
         }
         let mut body = BytesMut::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| self.transport_error(&e, spend, started))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|e| {
+            let error = self.transport_error(&e, spend, started);
+            cut_off(error, status, body.len())
+        })? {
             if body.len() + chunk.len() > self.max_body {
                 return Err(self.too_large((body.len() + chunk.len()) as u64));
             }
@@ -188,9 +232,32 @@ impl Http {
         Ok(Response {
             status,
             arrival,
+            date_header,
             body: body.freeze(),
             platform: self.platform,
+            max_lifetime: self.max_lifetime,
         })
+    }
+
+    /// The `Date` if it is within the bound of the local clock; otherwise `None`, with
+    /// a warning (one of the clocks is absurd; the other estimates decide).
+    fn plausible_date(&self, date: Option<SystemTime>, wall: SystemTime) -> Option<SystemTime> {
+        let date = date?;
+        let skew = match wall.duration_since(date) {
+            Ok(ahead) => ahead,
+            Err(behind) => behind.duration(),
+        };
+        if skew <= self.max_date_skew {
+            return Some(date);
+        }
+        tracing::warn!(
+            platform = self.platform,
+            date = %crate::civil::rfc3339_utc(date),
+            local = %crate::civil::rfc3339_utc(wall),
+            bound_s = self.max_date_skew.as_secs(),
+            "the response's Date differs from the local clock by more than the bound; ignored"
+        );
+        None
     }
 
     fn too_large(&self, len: u64) -> Error {
@@ -211,6 +278,26 @@ impl Http {
         started: tokio::time::Instant,
     ) -> Error {
         transport_error(self.platform, e, spend, started)
+    }
+}
+
+/// An answer whose status arrived but whose body broke off: for a spending operation the
+/// outcome is unknown *because the answer was cut*, not because none came (the waiting
+/// time says nothing then).
+fn cut_off(error: Error, status: u16, received: usize) -> Error {
+    match error {
+        Error::OutcomeUnknown {
+            platform,
+            operation,
+            waited,
+            ..
+        } => Error::OutcomeUnknown {
+            platform,
+            operation,
+            waited,
+            cut_off: Some(crate::CutOff { status, received }),
+        },
+        other => other,
     }
 }
 
@@ -241,6 +328,7 @@ pub(crate) fn transport_error(
             platform,
             operation,
             waited: started.elapsed(),
+            cut_off: None,
         },
         Spend::No if e.is_timeout() => transient(TransientKind::Timeout),
         Spend::No => transient(TransientKind::Interrupted),
@@ -299,6 +387,17 @@ impl Response {
             status: Some(self.status),
             excerpt: crate::redact::excerpt(&self.body),
         })
+    }
+
+    /// An expiry estimate for a token in this response, capped at the client's plausible
+    /// maximum lifetime ([`HttpConfig::max_lifetime`]).
+    pub fn expiry_estimate(&self) -> crate::ExpiryEstimate {
+        crate::Expiry::estimate(self.arrival).max_lifetime(self.max_lifetime)
+    }
+
+    /// The client's plausible maximum lifetime of a token.
+    pub fn max_lifetime(&self) -> Duration {
+        self.max_lifetime
     }
 
     /// A malformed-response error about this response.

@@ -53,6 +53,12 @@ pub fn claim_i64(claims: &Claims, name: &str) -> Option<i64> {
     crate::lenient::value_as_i64(claims.get(name)?)
 }
 
+/// A time claim (`exp`, `iat`, `create_time`…) in epoch seconds or milliseconds,
+/// whichever its size says ([`crate::epoch_seconds_or_millis`]).
+pub fn claim_time(claims: &Claims, name: &str) -> Option<std::time::SystemTime> {
+    crate::epoch_seconds_or_millis(claim_i64(claims, name)?)
+}
+
 /// A claim as a string, whether it was sent as a string or a number.
 pub fn claim_string(claims: &Claims, name: &str) -> Option<String> {
     crate::lenient::value_as_string(claims.get(name)?)

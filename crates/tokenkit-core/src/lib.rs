@@ -27,8 +27,11 @@ mod token;
 
 pub use async_trait::async_trait;
 pub use cache::{Backoff, CacheConfig, CachedToken, TokenCache, TokenCacheBuilder, TokenGuard};
-pub use error::{EXCERPT_LEN, Error, TransientKind};
-pub use expiry::{Arrival, Expiry, ExpiryEstimate};
+pub use error::{CutOff, EXCERPT_LEN, Error, TransientKind};
+pub use expiry::{
+    Arrival, EPOCH_MILLIS_THRESHOLD, Expiry, ExpiryEstimate, LONGEST_LIFETIME,
+    epoch_seconds_or_millis,
+};
 pub use provider::{RefreshPolicy, TokenProvider};
 pub use redact::{excerpt, scrub};
 /// The HTTP client crate the authenticated-call layer works with.

@@ -25,6 +25,12 @@ pub trait TokenProvider: Send + Sync + fmt::Debug {
     fn policy(&self) -> RefreshPolicy {
         RefreshPolicy::default()
     }
+
+    /// The platform's name in the errors the cache itself raises about this provider's
+    /// answers (a token already expired when handed over).
+    fn platform(&self) -> &'static str {
+        "provider"
+    }
 }
 
 #[async_trait]
@@ -37,6 +43,9 @@ impl<P: TokenProvider + ?Sized> TokenProvider for std::sync::Arc<P> {
     }
     fn policy(&self) -> RefreshPolicy {
         (**self).policy()
+    }
+    fn platform(&self) -> &'static str {
+        (**self).platform()
     }
 }
 
@@ -72,6 +81,10 @@ pub struct RefreshPolicy {
     /// Whether to refresh ahead of need in the background. Off for scarce refreshes
     /// (ilab): then a refresh happens only when the token is about to expire.
     pub background_refresh: bool,
+    /// Whether a renewal revokes the token it renews (ac). After a renewal whose answer
+    /// was lost the current token is then suspect: it is renewed again, or replaced by
+    /// a login, before it is served again.
+    pub renewal_revokes: bool,
 }
 
 impl Default for RefreshPolicy {
@@ -83,6 +96,7 @@ impl Default for RefreshPolicy {
             margin_fraction: 0.2,
             renewal_grace: None,
             background_refresh: true,
+            renewal_revokes: false,
         }
     }
 }
@@ -115,6 +129,12 @@ impl RefreshPolicy {
     /// Sets how long after expiry a refresh is still accepted.
     pub fn with_renewal_grace(mut self, grace: Duration) -> Self {
         self.renewal_grace = Some(grace);
+        self
+    }
+
+    /// Says whether a renewal revokes the token it renews.
+    pub fn with_renewal_revokes(mut self, revokes: bool) -> Self {
+        self.renewal_revokes = revokes;
         self
     }
 

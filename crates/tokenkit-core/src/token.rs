@@ -50,6 +50,19 @@ pub struct Grant {
     pub refresh_budget: Option<u32>,
     /// A refresh was sent and no answer came back: it may or may not have been spent.
     pub outcome_unknown: bool,
+    /// A renewal of this token was sent and its answer lost, on a platform whose
+    /// renewal revokes the token renewed ([`RefreshPolicy::renewal_revokes`]): the
+    /// platform may no longer accept it, so it is renewed (or replaced by a login)
+    /// before it is served again.
+    ///
+    /// [`RefreshPolicy::renewal_revokes`]: crate::RefreshPolicy::renewal_revokes
+    #[serde(default)]
+    pub suspect: bool,
+    /// A budgeted refresh of this grant was answered with an implausible token
+    /// ([`Error::Implausible`](crate::Error::Implausible)): no further refresh is spent
+    /// on the grant automatically; it needs a new authentication.
+    #[serde(default)]
+    pub implausible: bool,
 }
 
 impl Grant {
@@ -293,6 +306,7 @@ mod tests {
             refreshes_spent: 1,
             refresh_budget: Some(2),
             outcome_unknown: false,
+            ..Default::default()
         })
         .with_metadata(Metadata {
             user: Some(UserIdentity {

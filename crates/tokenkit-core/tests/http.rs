@@ -55,8 +55,48 @@ async fn sends_the_user_agent_and_decodes_json() {
     catch_all(&server).await;
     let response = get(&server, Spend::No).await.expect("response");
     assert_eq!(response.json::<Reply>().expect("json").code, 0);
-    let date = response.arrival.server_date.expect("Date parsed");
+    let date = response.date_header.expect("Date parsed");
     assert_eq!(tokenkit_core::civil::unix_seconds(date), 1_711_103_229);
+    // Years away from the local clock: kept as sent, but not believed.
+    assert_eq!(response.arrival.server_date, None);
+}
+
+/// Defect: a `Date` of 1994 (or of 2046) was believed, and an expiry measured against
+/// it made a one-hour token live for decades. Beyond the bound it is discarded; within
+/// it, kept.
+#[tokio::test]
+async fn a_date_far_from_the_local_clock_is_discarded_and_a_near_one_kept() {
+    let now = std::time::SystemTime::now();
+    let day = Duration::from_secs(24 * 3600);
+    for (date, believed) in [
+        (now, true),
+        (now - Duration::from_secs(9 * 3600), true),
+        (now + Duration::from_secs(9 * 3600), true),
+        (now - 2 * day, false),
+        (now + 2 * day, false),
+        (
+            std::time::UNIX_EPOCH + Duration::from_secs(760_000_000),
+            false,
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_string(r#"{"code": 0}"#)
+                    .insert_header("date", httpdate::fmt_http_date(date).as_str()),
+            )
+            .mount(&server)
+            .await;
+        let response = get(&server, Spend::No).await.expect("response");
+        assert!(response.date_header.is_some());
+        assert_eq!(
+            response.arrival.server_date.is_some(),
+            believed,
+            "Date {}",
+            httpdate::fmt_http_date(date)
+        );
+    }
 }
 
 #[tokio::test]
@@ -282,6 +322,13 @@ async fn a_connection_cut_mid_body_is_outcome_unknown_for_spending_requests() {
         .await
         .unwrap_err();
     assert!(err.is_outcome_unknown(), "{err:?}");
+    // Defect: this said "no answer arrived within 0.0s"; an answer did arrive, cut.
+    let message = err.to_string();
+    assert!(
+        message.contains("its answer (HTTP 200) broke off after 8 bytes")
+            && !message.contains("no answer arrived"),
+        "{message}"
+    );
     let err = http
         .send(http.client().get(format!("http://{addr}/")), Spend::No)
         .await

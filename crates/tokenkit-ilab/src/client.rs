@@ -1,5 +1,7 @@
 //! The two operations of the platform: exchange a ticket (§1.1), refresh (§1.2).
 
+use std::time::Duration;
+
 use std::sync::Arc;
 
 use tokenkit_core::http::{Http, HttpConfig, Spend};
@@ -8,6 +10,11 @@ use tokenkit_core::{AppSecret, Error, RefreshToken, Token};
 use crate::codes::Operation;
 use crate::reply::{self, NextRefresh};
 use crate::{Dialect, HexCase, PLATFORM, Ticket, signature};
+
+/// The longest token lifetime believed by default (48 h): the documents give 24 h
+/// (PROTOCOLS.md §1.1). Longer stated lifetimes are capped, with a warning;
+/// [`HttpConfig::max_lifetime`](tokenkit_core::http::HttpConfig::max_lifetime) sets another.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(48 * 3600);
 
 /// How the three parameters travel. The documents allow `POST/GET` with a query string.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -98,7 +105,7 @@ impl IlabClientBuilder {
         }
         Ok(IlabClient {
             inner: Arc::new(Inner {
-                http: Http::new(PLATFORM, self.http)?,
+                http: Http::new(PLATFORM, self.http.or_max_lifetime(MAX_LIFETIME))?,
                 base_url,
                 appid: self.appid,
                 secret: self.secret,

@@ -49,7 +49,7 @@ mod ticket;
 #[cfg(test)]
 mod test_vectors;
 
-pub use client::{IlabClient, IlabClientBuilder, RequestMethod};
+pub use client::{IlabClient, IlabClientBuilder, MAX_LIFETIME, RequestMethod};
 pub use codes::{Operation, RELAUNCH, meaning};
 pub use dialect::{
     ACCESS_TOKEN_PARAM, DATA_GET_PATH, DATA_UPLOAD_PATH, Dialect, REFRESH_TOKEN_PARAM,

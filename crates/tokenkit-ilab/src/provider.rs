@@ -47,6 +47,8 @@ enum Source {
     Exchanged(Box<Token>),
     /// Handed out: only a relaunch gives a new ticket.
     Spent,
+    /// Exchanged by another process, if at all: this provider never held the ticket.
+    Resumed,
 }
 
 impl IlabProvider {
@@ -75,7 +77,7 @@ impl IlabProvider {
     pub fn resume(client: IlabClient) -> Self {
         Self {
             client,
-            source: Mutex::new(Source::Spent),
+            source: Mutex::new(Source::Resumed),
             compact: false,
         }
     }
@@ -105,7 +107,10 @@ impl IlabProvider {
 
     fn take_source(&self) -> Source {
         let mut source = self.source.lock().unwrap_or_else(|p| p.into_inner());
-        std::mem::replace(&mut *source, Source::Spent)
+        match &*source {
+            Source::Resumed => Source::Resumed,
+            _ => std::mem::replace(&mut *source, Source::Spent),
+        }
     }
 
     fn put_back(&self, ticket: Ticket) {
@@ -129,6 +134,15 @@ impl TokenProvider for IlabProvider {
                 PLATFORM,
                 format!(
                     "the launch ticket was already exchanged (a ticket serves one exchange); {RELAUNCH}"
+                ),
+            )),
+            // Not "already exchanged": this provider cannot know whether the grant was
+            // ever stored; it only knows it cannot make one.
+            Source::Resumed => Err(Error::reauth(
+                PLATFORM,
+                format!(
+                    "no usable token of this session is stored (never exchanged here, or its \
+                     refreshes are spent), and a new one needs a new ticket; {RELAUNCH}"
                 ),
             )),
             Source::Ticket(ticket) => match self.client.exchange(&ticket).await {
@@ -173,6 +187,10 @@ impl TokenProvider for IlabProvider {
 
     fn policy(&self) -> RefreshPolicy {
         Self::ilab_policy()
+    }
+
+    fn platform(&self) -> &'static str {
+        crate::PLATFORM
     }
 }
 
@@ -227,6 +245,7 @@ mod tests {
             refreshes_spent: 1,
             refresh_budget: Some(2),
             outcome_unknown: false,
+            ..Default::default()
         })
         .with_metadata(Metadata {
             user: Some(UserIdentity {

@@ -9,10 +9,13 @@ use std::time::SystemTime;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use tokenkit_core::civil::{from_unix_millis, parse_beijing_display};
+use tokenkit_core::civil::parse_beijing_display;
 use tokenkit_core::http::Response;
 use tokenkit_core::jwt::{self, Claims};
-use tokenkit_core::{Arrival, Error, Expiry, Grant, Metadata, Token, UserIdentity, lenient};
+use tokenkit_core::{
+    Error, Expiry, ExpiryEstimate, Grant, Metadata, Token, UserIdentity, epoch_seconds_or_millis,
+    lenient,
+};
 
 use crate::PLATFORM;
 use crate::codes::{Operation, rejected};
@@ -77,7 +80,7 @@ pub(crate) fn parse(
     from_reply(
         reply,
         &response.body,
-        response.arrival,
+        response.expiry_estimate(),
         operation,
         next_refresh,
     )
@@ -88,7 +91,7 @@ pub(crate) fn parse(
 fn from_reply(
     reply: Reply,
     body: &[u8],
-    arrival: Arrival,
+    estimate: ExpiryEstimate,
     operation: Operation,
     next_refresh: NextRefresh<'_>,
 ) -> Result<Token, Error> {
@@ -110,7 +113,7 @@ fn from_reply(
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| malformed("code 0 without an `access_token`"))?;
     let claims = jwt::decode_claims(&access).unwrap_or_default();
-    let expiry = expiry(&reply, &claims, arrival)
+    let expiry = expiry(&reply, &claims, estimate)?
         .ok_or_else(|| malformed("no expiry: none of expires_in, expires_time or a JWT `exp`"))?;
     let refresh = match next_refresh {
         NextRefresh::FromReply => reply.refresh_token.clone().filter(|t| !t.is_empty()),
@@ -173,20 +176,25 @@ fn withhold_tokens(error: Error, body: &[u8]) -> Error {
 }
 
 /// Every lifetime measured on the server's clock, anchored at arrival; the earliest
-/// wins (PROTOCOLS.md, common rules). The local wall clock is a last resort.
-fn expiry(reply: &Reply, claims: &Claims, arrival: Arrival) -> Option<Expiry> {
+/// wins (PROTOCOLS.md, common rules). The local wall clock is a last resort. Times may
+/// come in seconds or milliseconds, whatever the documents say; a token already expired
+/// on arrival is [`Error::Implausible`].
+fn expiry(
+    reply: &Reply,
+    claims: &Claims,
+    mut estimate: ExpiryEstimate,
+) -> Result<Option<Expiry>, Error> {
     let created = reply
         .create_time
-        .map(from_unix_millis)
+        .and_then(epoch_seconds_or_millis)
         .or_else(|| display(reply.create_time_display.as_deref()));
     let expires = reply
         .expires_time
-        .map(from_unix_millis)
+        .and_then(epoch_seconds_or_millis)
         .or_else(|| display(reply.expires_time_display.as_deref()));
-    let claim_created = jwt::claim_i64(claims, "create_time").map(from_unix_millis);
-    let claim_exp = jwt::claim_i64(claims, "exp").map(|s| from_unix_millis(s.saturating_mul(1000)));
+    let claim_created = jwt::claim_time(claims, "create_time");
+    let claim_exp = jwt::claim_time(claims, "exp");
 
-    let mut estimate = Expiry::estimate(arrival);
     if let Some(secs) = reply.expires_in {
         estimate = estimate.lifetime_secs(secs);
     }
@@ -196,7 +204,7 @@ fn expiry(reply: &Reply, claims: &Claims, arrival: Arrival) -> Option<Expiry> {
     if let (Some(c), Some(e)) = (claim_created.or(created), claim_exp) {
         estimate = estimate.between(c, e);
     }
-    if arrival.server_date.is_some()
+    if estimate.has_server_date()
         && let Some(e) = expires.or(claim_exp)
     {
         estimate = estimate.absolute(e);
@@ -207,7 +215,7 @@ fn expiry(reply: &Reply, claims: &Claims, arrival: Arrival) -> Option<Expiry> {
         // Nothing relative: compare with the local wall clock, the documented fallback.
         estimate = estimate.absolute(e);
     }
-    estimate.build()
+    estimate.build_usable(PLATFORM)
 }
 
 fn display(value: Option<&str>) -> Option<SystemTime> {
@@ -261,7 +269,13 @@ mod tests {
 
     fn parse_body(body: &str, op: Operation, next: NextRefresh<'_>) -> Result<Token, Error> {
         let reply: Reply = serde_json::from_str(body).map_err(|e| Error::config(e.to_string()))?;
-        from_reply(reply, body.as_bytes(), Arrival::now(), op, next)
+        from_reply(
+            reply,
+            body.as_bytes(),
+            Expiry::estimate(tokenkit_core::Arrival::now()),
+            op,
+            next,
+        )
     }
 
     #[test]

@@ -55,6 +55,7 @@ fn grant(server: &MockServer, spent: u32) -> Arc<TokenCache> {
         refreshes_spent: spent,
         refresh_budget: Some(2),
         outcome_unknown: false,
+        ..Default::default()
     })
     .with_metadata(Metadata {
         user: Some(UserIdentity {

@@ -148,6 +148,7 @@ mod tests {
             refreshes_spent: 1,
             refresh_budget: Some(2),
             outcome_unknown: false,
+            ..Default::default()
         });
         let e = encode(&token).expect("encodes");
         assert_eq!((e.spent, e.budget.as_str(), e.unknown), (1, "2", 0));
@@ -175,7 +176,8 @@ mod tests {
             Grant {
                 refreshes_spent: 2,
                 refresh_budget: Some(2),
-                outcome_unknown: true
+                outcome_unknown: true,
+                ..Default::default()
             }
         );
     }

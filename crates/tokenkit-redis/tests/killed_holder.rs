@@ -177,6 +177,7 @@ async fn a_holder_killed_after_spending_never_lets_the_fleet_exceed_the_budget()
         refreshes_spent: 0,
         refresh_budget: Some(2),
         outcome_unknown: false,
+        ..Default::default()
     });
     store.compare_and_set(KEY, 0, &seeded).await.expect("seed");
     tokio::time::sleep(Duration::from_millis(700)).await;

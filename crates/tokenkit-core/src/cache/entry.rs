@@ -21,6 +21,16 @@ pub struct CachedToken {
 
 impl CachedToken {
     pub(crate) fn new(token: Token, generation: u64, policy: &RefreshPolicy) -> Self {
+        if token.grant().suspect {
+            // Not to be served: every caller goes to the refresh at once.
+            let issued = token.expiry().issued();
+            return Self {
+                token,
+                generation,
+                advisory_at: issued,
+                mandatory_at: issued,
+            };
+        }
         let deadline = token.expiry().deadline();
         let (advisory, mandatory) = policy.margins(token.expiry().lifetime());
         let mandatory_at = deadline.checked_sub(mandatory).unwrap_or(deadline);
@@ -60,9 +70,10 @@ impl CachedToken {
         self.mandatory_at
     }
 
-    /// Whether the token is still valid (before its deadline) at `now`.
+    /// Whether the token may be served at `now`: before its deadline, and not suspect
+    /// of having been revoked by a renewal whose answer was lost.
     pub(crate) fn is_valid_at(&self, now: Instant) -> bool {
-        now < self.token.expiry().deadline()
+        now < self.token.expiry().deadline() && !self.token.grant().suspect
     }
 }
 

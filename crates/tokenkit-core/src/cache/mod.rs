@@ -7,8 +7,14 @@
 //! - **mandatory / expired**: callers wait on a single in-flight refresh; N callers
 //!   cause one upstream call and all receive its result.
 //! - a failed refresh while the token is valid: keep serving it, retry with jittered
-//!   exponential backoff. A failure after expiry: every waiter gets the same error, and
-//!   the next attempt waits for the backoff.
+//!   exponential backoff bounded by the token's lifetime. A failure after expiry: every
+//!   waiter gets the same error, and the next attempt waits for the backoff.
+//! - a provider's token that is already expired is [`Error::Implausible`], never
+//!   cached; for a budgeted grant the refresh stays spent and none is spent on the
+//!   grant again automatically.
+//! - after a renewal whose answer was lost, on a platform whose renewal revokes
+//!   ([`RefreshPolicy::renewal_revokes`]), the current token is suspect: renewed (or
+//!   replaced by a login) before it is served again.
 //! - refresh budget spent or renewal window closed: [`TokenProvider::fetch`]; if the
 //!   provider cannot, its re-authentication error.
 //! - every new token is written to the [`TokenStore`] before any caller sees it.
@@ -226,12 +232,22 @@ impl TokenCache {
     /// while the token was valid leaves it in use).
     fn cached_or_valid(&self) -> Result<TokenGuard, Error> {
         let guard = self.shared.current.load();
+        let platform = self.shared.provider.platform();
         match guard.as_ref() {
             Some(entry) if entry.is_valid_at(Instant::now()) => Ok(TokenGuard(guard)),
-            _ => Err(Error::store(
-                "no valid token after a successful refresh",
-                true,
-            )),
+            // The token arrived usable and expired before it could be handed out: a
+            // lifetime shorter than the time it took to get here.
+            Some(entry) => Err(Error::Implausible {
+                platform,
+                reason: format!(
+                    "the new token expired before it could be handed out (its lifetime was {:.1}s)",
+                    entry.expiry().lifetime().as_secs_f64()
+                ),
+            }),
+            None => Err(Error::Implausible {
+                platform,
+                reason: "the provider's answer left no token".to_owned(),
+            }),
         }
     }
 
@@ -246,10 +262,12 @@ impl TokenCache {
                 let guard = self.shared.current.load();
                 match guard.as_ref() {
                     Some(e) if e.generation() != entry.generation() => Ok(TokenGuard(guard)),
-                    _ => Err(Error::store(
-                        "the invalidated token could not be replaced",
-                        true,
-                    )),
+                    _ => Err(Error::Implausible {
+                        platform: self.shared.provider.platform(),
+                        reason: "the refused token was not replaced: the provider gave \
+                                 the same token again"
+                            .to_owned(),
+                    }),
                 }
             }
             _ => self.token().await,

@@ -105,22 +105,29 @@ impl Shared {
         generation: u64,
     ) -> Instant {
         flight.failures_in_a_row += 1;
-        let mut retry_at = Instant::now() + self.config.backoff.delay(flight.failures_in_a_row);
-        // An unknown outcome or a demand to log in again is not retried while the old
-        // token still works: the first may have spent a refresh, the second cannot
-        // succeed by repetition.
-        if (error.is_outcome_unknown() || error.is_reauth_required())
+        // The entry now installed: after an unknown outcome it carries the pending
+        // grant or the suspicion (a new generation); the failure belongs to that one.
+        let installed = self.current.load_full();
+        let latest = installed.as_deref().or(current);
+        // Bounded by the token's lifetime: short-lived tokens are retried sooner.
+        let lifetime = latest.map(|e| e.expiry().lifetime());
+        let mut retry_at = Instant::now()
+            + self
+                .config
+                .backoff
+                .delay_for_lifetime(flight.failures_in_a_row, lifetime);
+        // An unknown outcome, a demand to log in again or an implausible answer is not
+        // retried while the old token still works: the first may have spent a refresh,
+        // the second cannot succeed by repetition, the third would likely repeat. A
+        // suspect token does not work: it is retried at once (bounded backoff).
+        let suspect = latest.is_some_and(|e| e.grant().suspect);
+        if !suspect
+            && (error.is_outcome_unknown() || error.is_reauth_required() || error.is_implausible())
             && let Some(entry) = current
         {
             retry_at = retry_at.max(entry.expiry().deadline());
         }
-        // After an unknown outcome the entry now carries the pending grant (a new
-        // generation); the failure belongs to that one.
-        let generation = self
-            .current
-            .load()
-            .as_ref()
-            .map_or(generation, |e| e.generation());
+        let generation = installed.as_ref().map_or(generation, |e| e.generation());
         flight.failure = Some(Failure {
             error: error.clone(),
             retry_at,
@@ -194,6 +201,21 @@ impl Shared {
         let base = self.current.load_full();
         let base = base.as_deref().or(current);
         let now = Instant::now();
+        let budgeted = self.policy.refresh_budget.is_some();
+        if budgeted && let Some(base) = base.filter(|e| e.grant().implausible) {
+            // Neither a refresh nor a fetch: the grant's answers cannot be trusted, and
+            // each try would spend what cannot be given back.
+            if base.is_valid_at(now) {
+                return Ok(Attempt::Done);
+            }
+            return Err(Error::Implausible {
+                platform: self.provider.platform(),
+                reason: "an earlier refresh of this grant was answered with a token that was \
+                         already expired; no further refresh is spent on it automatically: \
+                         authenticate again (a new ticket)"
+                    .to_owned(),
+            });
+        }
         let refreshable = base.filter(|e| {
             let grant = e.grant();
             let budget_left = self
@@ -216,6 +238,7 @@ impl Shared {
         let mut token = self
             .with_lease_renewal(lease, self.provider.fetch())
             .await
+            .and_then(|token| self.usable(token))
             .inspect_err(|e| {
                 tracing::warn!(key = %key, error = %e, "token fetch failed");
             })?;
@@ -258,6 +281,7 @@ impl Shared {
         match self
             .with_lease_renewal(lease, self.provider.refresh(base.token()))
             .await
+            .and_then(|token| self.usable(token))
         {
             Ok(mut token) => {
                 let grant = token.grant_mut();
@@ -270,6 +294,26 @@ impl Shared {
             Err(error) if error.is_outcome_unknown() => {
                 // The spend stays counted and marked unknown in the store.
                 tracing::warn!(key = %key, %error, "token refresh outcome unknown; it will not be repeated");
+                if !budgeted && self.policy.renewal_revokes {
+                    self.mark(base, generation, |grant| grant.suspect = true)
+                        .await;
+                }
+                Err(error)
+            }
+            Err(error) if error.is_implausible() => {
+                tracing::warn!(key = %key, %error, "token refresh answered with an implausible token");
+                if budgeted {
+                    // Spent (the platform answered), and never spent again automatically.
+                    let spent = spent + 1;
+                    let budget = self.policy.refresh_budget;
+                    self.mark(base, generation, |grant| {
+                        grant.refreshes_spent = spent;
+                        grant.refresh_budget = budget;
+                        grant.outcome_unknown = false;
+                        grant.implausible = true;
+                    })
+                    .await;
+                }
                 Err(error)
             }
             Err(error) => {
@@ -293,6 +337,47 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// The provider's token, unless it is already expired: then [`Error::Implausible`],
+    /// never a token that would send the next caller to another refresh at once.
+    fn usable(&self, token: Token) -> Result<Token, Error> {
+        if !token.expiry().is_expired() {
+            return Ok(token);
+        }
+        Err(Error::Implausible {
+            platform: self.provider.platform(),
+            reason: format!(
+                "the token handed over had already expired (its lifetime was {:.1}s)",
+                token.expiry().lifetime().as_secs_f64()
+            ),
+        })
+    }
+
+    /// Stores `base` with its grant changed by `change` (a suspicion, an implausible
+    /// answer), so every holder of the grant sees it, and installs it here. A store that
+    /// cannot take it still gets it installed locally.
+    async fn mark(
+        &self,
+        base: &CachedToken,
+        generation: u64,
+        change: impl FnOnce(&mut crate::Grant),
+    ) {
+        let mut marked = base.token().clone();
+        change(marked.grant_mut());
+        let generation = match self
+            .store
+            .compare_and_set(&self.config.key, generation, &marked)
+            .await
+        {
+            Ok(CasOutcome::Written(g)) => g,
+            Ok(CasOutcome::Conflict(_)) => generation,
+            Err(e) => {
+                tracing::warn!(key = %self.config.key, error = %e, "could not store the grant's new state");
+                generation
+            }
+        };
+        self.install_quietly(CachedToken::new(marked, generation, &self.policy));
     }
 
     /// Stores the new token, then shows it to callers.

@@ -130,5 +130,6 @@ pub fn outcome_unknown() -> Error {
         platform: "test",
         operation: "refresh",
         waited: Duration::from_secs(15),
+        cut_off: None,
     }
 }

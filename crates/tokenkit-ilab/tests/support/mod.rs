@@ -35,8 +35,12 @@ pub fn client(server: &MockServer) -> IlabClient {
         .expect("valid client")
 }
 
-/// A success body like the seed's, with opaque tokens.
+/// A success body like the seed's, with opaque tokens, issued now (the seed's own
+/// times are of 2024: measured against a current `Date` that token arrives expired).
 pub fn success(access: &str, refresh: &str, un: &str) -> Value {
+    let created = std::time::SystemTime::now();
+    let expires = created + Duration::from_millis(86_399_000);
+    let ms = |t| tokenkit_core::civil::unix_millis(t).to_string();
     json!({
         "code": 0,
         "msg": "调用成功，返回所需数据",
@@ -47,10 +51,10 @@ pub fn success(access: &str, refresh: &str, un: &str) -> Value {
         "scope": "callback:score",
         "un": un,
         "dis": "用户姓名",
-        "create_time": "1711103229122",
-        "create_time_display": "2024-03-22 18:27:09",
-        "expires_time": "1711189628122",
-        "expires_time_display": "2024-03-23 18:27:08",
+        "create_time": ms(created),
+        "create_time_display": tokenkit_core::civil::beijing_display(created),
+        "expires_time": ms(expires),
+        "expires_time_display": tokenkit_core::civil::beijing_display(expires),
         "jti": "a57ab99c-6ed3-4b93-a8a3-07746434ffe8"
     })
 }

@@ -187,5 +187,6 @@ pub fn budgeted(access: &str, spent: u32, budget: u32) -> tokenkit_core::Token {
         refreshes_spent: spent,
         refresh_budget: Some(budget),
         outcome_unknown: false,
+        ..Default::default()
     })
 }
