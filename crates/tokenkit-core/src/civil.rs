@@ -41,9 +41,11 @@ pub fn unix_seconds(t: SystemTime) -> i64 {
 
 /// Milliseconds since the Unix epoch (negative before it).
 pub fn unix_millis(t: SystemTime) -> i64 {
+    // Saturated, never wrapped: a wrapped far-future expiry would read back as one
+    // long past (an expired token, and a refresh spent by every reader).
     match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_millis() as i64,
-        Err(e) => -(e.duration().as_millis() as i64),
+        Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
     }
 }
 

@@ -217,7 +217,8 @@ impl Token {
             refresh_token: self.refresh.as_ref().map(|r| r.expose_secret().to_owned()),
             token_type: self.token_type.to_string(),
             expires_at_ms: crate::civil::unix_millis(self.expiry.wall()),
-            lifetime_ms: self.expiry.lifetime().as_millis() as u64,
+            // Saturated like `expires_at_ms`: a wrapped lifetime would shrink the margins.
+            lifetime_ms: u64::try_from(self.expiry.lifetime().as_millis()).unwrap_or(u64::MAX),
             grant: self.grant,
             metadata: (*self.meta).clone(),
         }
@@ -293,6 +294,29 @@ impl Drop for TokenRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Defect: a far-future expiry wrapped negative in the record (`as i64`), so every
+    /// process reading the store saw an expired token and spent a refresh.
+    #[test]
+    fn record_times_out_of_range_saturate_instead_of_wrapping() {
+        let forever = Token::new(
+            "t",
+            Expiry::after(Arrival::now(), Duration::from_secs(u64::MAX / 4)),
+        );
+        let record = forever.to_record();
+        assert!(record.expires_at_ms > 0, "{}", record.expires_at_ms);
+        assert!(!Token::from_record(record).expiry().is_expired());
+        let huge = Duration::from_secs(u64::MAX / 4);
+        let epoch = std::time::UNIX_EPOCH;
+        assert_eq!(crate::civil::unix_millis(epoch + huge), i64::MAX);
+        assert_eq!(crate::civil::unix_millis(epoch - huge), i64::MIN);
+        assert_eq!(
+            crate::civil::unix_millis(epoch - Duration::from_millis(5)),
+            -5
+        );
+        let plain = Token::new("t", Expiry::after(Arrival::now(), Duration::from_secs(60)));
+        assert_eq!(plain.to_record().lifetime_ms, 60_000);
+    }
     use crate::Arrival;
 
     #[test]

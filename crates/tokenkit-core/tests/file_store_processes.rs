@@ -188,6 +188,60 @@ fn a_writer_killed_mid_write_never_leaves_a_corrupt_or_empty_file() {
         let versioned = loaded.expect("never empty");
         assert!(versioned.generation > 0, "round {round}");
         assert!(versioned.token.access_token().expose_secret().len() >= 1000);
+        // Opening the store removed the copy the killed writer may have left.
+        assert_eq!(
+            temp_files(&dir.join("store")),
+            Vec::<String>::new(),
+            "round {round}"
+        );
     }
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}
+
+/// The names of the temporary files in `dir`.
+fn temp_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn opening_a_store_removes_the_temporary_copy_a_dead_writer_left() {
+    let dir = temp_dir("leftover");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = FileStore::open(&dir).expect("store");
+    let token = Token::new(
+        "SENTINEL-KEPT",
+        Expiry::after(Arrival::now(), Duration::from_secs(60)),
+    );
+    runtime
+        .block_on(store.compare_and_set("k", 0, &token))
+        .expect("cas");
+    // What a writer killed between its write and its rename leaves: a complete copy
+    // of the grant under `.{key}.{pid}.{random}.tmp`. This one's writer has exited.
+    let mut writer = Command::new("true").spawn().expect("spawn true");
+    let dead = writer.id();
+    writer.wait().expect("reaped");
+    let leaked = format!(".k.{dead}.{}.tmp", fastrand::u64(..));
+    let copy = std::fs::read(store.path_for("k")).expect("token file");
+    std::fs::write(dir.join(&leaked), &copy).expect("leftover");
+    // A writer still running (this process) is mid-write: its file stays.
+    let in_flight = format!(".k.{}.{}.tmp", std::process::id(), fastrand::u64(..));
+    std::fs::write(dir.join(&in_flight), &copy).expect("in flight");
+
+    let reopened = FileStore::open(&dir).expect("reopen");
+    assert_eq!(temp_files(&dir), [in_flight]);
+    let loaded = runtime
+        .block_on(reopened.load("k"))
+        .expect("load")
+        .expect("kept");
+    assert_eq!(loaded.token.access_token().expose_secret(), "SENTINEL-KEPT");
     std::fs::remove_dir_all(dir).expect("cleanup");
 }

@@ -6,6 +6,7 @@ use redis::Value;
 use tokenkit_core::{Error, Expiry, Token, TokenRecord, Versioned};
 
 use crate::error::unexpected;
+use crate::ttl;
 
 /// The fields a compare-and-set writes, in the order the script takes them.
 pub(crate) struct Encoded {
@@ -13,7 +14,8 @@ pub(crate) struct Encoded {
     pub(crate) spent: u32,
     pub(crate) budget: String,
     pub(crate) unknown: u8,
-    /// The time the token has left, in ms: Redis adds its own clock.
+    /// The time the token has left, in ms, clamped (see [`crate::ttl`]): Redis adds
+    /// its own clock.
     pub(crate) remaining_ms: u64,
 }
 
@@ -21,7 +23,7 @@ pub(crate) struct Encoded {
 pub(crate) fn encode(token: &Token) -> Result<Encoded, Error> {
     let record = token.to_record();
     let grant = record.grant;
-    let remaining_ms = u64::try_from(token.expiry().remaining().as_millis()).unwrap_or(u64::MAX);
+    let remaining_ms = ttl::remaining_ms(token.expiry().remaining());
     let json = serde_json::to_string(&record)
         .map_err(|_| Error::store("cannot encode a token for redis", false))?;
     Ok(Encoded {

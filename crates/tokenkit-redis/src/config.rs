@@ -76,7 +76,23 @@ impl KeyTtl {
         }
     }
 
-    /// The key lifetime for `token`, at least one millisecond.
+    /// The longest span a [`RedisStore`](crate::RedisStore) sets: ten years. Longer key
+    /// TTLs, lease TTLs and tokens' times left are clamped to it: Redis refuses an
+    /// expiry whose absolute time overflows (and a failed expiry must not leave a
+    /// record behind), while no platform's grant lives that long. A token that claims
+    /// more is read back as valid for this long.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokenkit_core::{Arrival, Expiry, Token};
+    /// use tokenkit_redis::KeyTtl;
+    /// let token = Token::new("t", Expiry::after(Arrival::now(), Duration::from_secs(60)));
+    /// assert_eq!(KeyTtl::fixed(Duration::MAX).for_token(&token), KeyTtl::MAX);
+    /// ```
+    pub const MAX: Duration = Duration::from_secs(10 * 365 * 86_400);
+
+    /// The key lifetime for `token`, at least one millisecond and at most
+    /// [`KeyTtl::MAX`].
     ///
     /// ```
     /// use std::time::Duration;
@@ -94,9 +110,11 @@ impl KeyTtl {
                 .wall()
                 .duration_since(SystemTime::now())
                 .unwrap_or(Duration::ZERO);
-            (remaining + self.grace).max(self.refresh_token_lifetime.unwrap_or(Duration::ZERO))
+            remaining
+                .saturating_add(self.grace)
+                .max(self.refresh_token_lifetime.unwrap_or(Duration::ZERO))
         });
-        ttl.max(Duration::from_millis(1))
+        ttl.clamp(Duration::from_millis(1), Self::MAX)
     }
 }
 
@@ -156,5 +174,18 @@ mod tests {
             KeyTtl::fixed(Duration::ZERO).for_token(&token(Duration::ZERO)),
             Duration::from_millis(1)
         );
+    }
+
+    #[test]
+    fn the_key_ttl_is_clamped_never_overflows() {
+        let forever = token(Duration::from_secs(u64::MAX / 4));
+        for policy in [
+            KeyTtl::default(),
+            KeyTtl::fixed(Duration::MAX),
+            KeyTtl::default().with_grace(Duration::MAX),
+            KeyTtl::default().with_refresh_token_lifetime(Duration::MAX),
+        ] {
+            assert_eq!(policy.for_token(&forever), KeyTtl::MAX, "{policy:?}");
+        }
     }
 }

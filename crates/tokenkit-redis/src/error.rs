@@ -7,6 +7,8 @@
 use redis::{ErrorKind, RedisError, ServerErrorKind};
 use tokenkit_core::Error;
 
+use crate::ttl;
+
 /// A Redis error met while doing `operation`.
 pub(crate) fn from_redis(operation: &str, e: &RedisError) -> Error {
     let code = e.code().map(|c| format!(" ({c})")).unwrap_or_default();
@@ -37,7 +39,9 @@ pub(crate) fn unexpected(operation: &str, what: &str) -> Error {
 }
 
 fn describe(e: &RedisError) -> &str {
-    if e.is_timeout() {
+    if e.code() == Some(ttl::REFUSED_CODE) {
+        "refused an out-of-range TTL; nothing was written"
+    } else if e.is_timeout() {
         "timed out"
     } else if e.is_connection_refusal() {
         "connection refused"

@@ -7,10 +7,11 @@
 //! - **Compare-and-set** is one Lua script: check the generation, refuse a token that
 //!   claims more refreshes than its budget (so not even two lease holders can overspend
 //!   the ilab budget), write every field, bump the generation, set the key TTL, publish
-//!   a change hint.
+//!   a change hint — all or none of them: its spans are checked before the first write.
 //! - **Lease**: `SET … NX PX` with a random fence; renew and release are
 //!   compare-and-pexpire / compare-and-delete scripts, so only the holder can.
-//! - **Key TTL** follows the refresh token, not the access token ([`KeyTtl`]).
+//! - **Key TTL** follows the refresh token, not the access token ([`KeyTtl`]); every
+//!   span sent to Redis is clamped to [`KeyTtl::MAX`].
 //! - **Redis down**: operations fail as transient store errors within the operation
 //!   timeout (the cache keeps serving its valid token), or fall back to an in-process
 //!   store for grants without a budget ([`Fallback`]).
@@ -49,6 +50,11 @@
 //! None. TLS (`rediss://`) and cluster connections are not enabled in this build; the
 //! scripts are cluster-safe.
 
+// The unit tests that drive the scripts directly against a real server share the
+// integration tests' server harness (`tests/support`), which names this crate.
+#[cfg(test)]
+extern crate self as tokenkit_redis;
+
 mod changes;
 mod codec;
 mod config;
@@ -60,6 +66,7 @@ mod scripts;
 mod spend;
 mod store;
 mod token_store;
+mod ttl;
 
 pub use changes::{Change, Changes};
 pub use config::{Fallback, KeyTtl};

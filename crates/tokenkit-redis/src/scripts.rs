@@ -11,7 +11,7 @@
 //! | `spent` | refreshes spent on the grant (authoritative over the record's copy) |
 //! | `budget` | refreshes the grant allows, empty if unlimited |
 //! | `unknown` | `1` if a counted refresh has no known outcome |
-//! | `expires_at_ms` | the access token's expiry, epoch ms **on the Redis server's clock** |
+//! | `expires_at_ms` | the access token's expiry, epoch ms **on the Redis server's clock** (at most [`KeyTtl::MAX`](crate::KeyTtl::MAX) ahead) |
 //!
 //! Expiry is measured on one clock, Redis's: a writer passes the time its token has
 //! left, the script adds Redis `TIME`, and a reader is told the time left by the same
@@ -24,6 +24,8 @@
 use std::sync::LazyLock;
 
 use redis::Script;
+
+use crate::ttl::LUA_GUARD;
 
 /// Lua helpers shared by the scripts: Redis's own clock in epoch ms, and the time left
 /// until a stored `expires_at_ms` (`false` when none is stored).
@@ -45,6 +47,11 @@ end
 /// none), unknown (`0`/`1`), the token's remaining lifetime in ms, key TTL in ms,
 /// change channel.
 ///
+/// The two spans are checked before anything else (see [`crate::ttl`]): one that is
+/// not a whole number of ms in range fails the script with an error reply, and nothing
+/// is written, expired or published — the `HSET`, `PEXPIRE` and `PUBLISH` below
+/// happen all three or not at all.
+///
 /// Returns `{1, new_gen}` when written; `{0, current_gen, record, spent, budget,
 /// unknown, left_ms}` on a conflict (`record` is nil when nothing is stored); `{-1,
 /// spent, budget}` when the token claims more refreshes than its budget allows —
@@ -52,8 +59,12 @@ end
 /// overspend.
 pub(crate) static COMPARE_AND_SET: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{CLOCK}{}",
+        "{CLOCK}{}{}",
+        *LUA_GUARD,
         r"
+if not (ms_ok(ARGV[6], 0) and ms_ok(ARGV[7], 1)) then
+  return refuse('a TTL argument')
+end
 local cur = redis.call('HMGET', KEYS[1], 'gen', 'record', 'spent', 'budget', 'unknown', 'expires_at_ms')
 local gen = tonumber(cur[1]) or 0
 local current = 0
@@ -115,16 +126,22 @@ return {1, new, spent + 1}
 
 /// Extends the lease if the caller's fence still holds it.
 ///
-/// `KEYS[1]` lease; `ARGV`: fence, TTL in ms. Returns `1` if renewed, else `0`.
+/// `KEYS[1]` lease; `ARGV`: fence, TTL in ms. Returns `1` if renewed, else `0`; a TTL
+/// out of range is refused before anything changes (see [`crate::ttl`]).
 pub(crate) static RENEW_LEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(&format!(
+        "{}{}",
+        *LUA_GUARD,
         r"
+if not ms_ok(ARGV[2], 1) then
+  return refuse('the lease TTL')
+end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
-",
-    )
+"
+    ))
 });
 
 /// Deletes the lease if the caller's fence still holds it, and announces it so that

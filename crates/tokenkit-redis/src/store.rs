@@ -15,7 +15,7 @@ use crate::config::{Fallback, KeyTtl, Settings};
 use crate::error::{from_redis, timed_out, unexpected};
 use crate::fallback::Local;
 use crate::keys::Names;
-use crate::scripts;
+use crate::{scripts, ttl};
 
 /// A [`TokenStore`](tokenkit_core::TokenStore) in Redis, shared by every process and
 /// host that points at the same server: one grant, one refresh at a time, one budget.
@@ -244,7 +244,7 @@ impl RedisStore {
     ) -> Result<CasOutcome, Error> {
         let names = self.names(key);
         let e = codec::encode(token)?;
-        let ttl_ms = millis(self.inner.settings.key_ttl.for_token(token));
+        let ttl_ms = ttl::expire_ms(self.inner.settings.key_ttl.for_token(token));
         let mut c = self.connection();
         let reply: Vec<Value> = self
             .run("compare-and-set", async move {
@@ -312,7 +312,7 @@ impl RedisStore {
                     .arg(&fence)
                     .arg("NX")
                     .arg("PX")
-                    .arg(millis(ttl))
+                    .arg(ttl::expire_ms(ttl))
                     .query_async(&mut c)
                     .await
             })
@@ -337,7 +337,7 @@ impl RedisStore {
                 scripts::RENEW_LEASE
                     .key(&names.lease)
                     .arg(&lease.fence)
-                    .arg(millis(ttl))
+                    .arg(ttl::expire_ms(ttl))
                     .invoke_async(&mut c)
                     .await
             })
@@ -376,9 +376,4 @@ impl RedisStore {
         .await
         .map(drop)
     }
-}
-
-/// Milliseconds for `PX`/`PEXPIRE`, at least 1 (0 is an error in Redis).
-pub(crate) fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }

@@ -5,7 +5,9 @@
 //! half of one — even if the writer is killed mid-write. Files are created 0600 in a
 //! 0700 directory. The refresh lease is an OS file lock on a sibling `.lease` file,
 //! which the OS releases when its holder dies, so a crashed refresher never blocks the
-//! others. Secrets rest on disk in clear, protected by those permissions only.
+//! others. Secrets rest on disk in clear, protected by those permissions only; a
+//! writer killed between writing its temporary file and renaming it leaves that copy
+//! behind, and the next [`FileStore::open`] removes it.
 //!
 //! A key's pending records are one more file, `<key>.pending.json`, replaced the same
 //! way under its own `.pending-lock`; it names its key, so the keys with pending
@@ -20,7 +22,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{CasOutcome, Lease, PendingRecord, TokenStore, Versioned};
+use super::{CasOutcome, Lease, PendingRecord, TokenStore, Versioned, temp_file};
 use crate::{Error, Token, TokenRecord};
 
 /// Tokens kept as files in one directory.
@@ -57,7 +59,9 @@ struct PendingEntry {
 const PENDING_SUFFIX: &str = ".pending.json";
 
 impl FileStore {
-    /// Opens (creating it 0700 if needed) the directory `dir`.
+    /// Opens (creating it 0700 if needed) the directory `dir`, and removes the
+    /// temporary files that writers killed mid-write left there (each a copy of a
+    /// token, secrets in clear); a live writer's temporary file is never touched.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, Error> {
         let dir = dir.into();
         fs::DirBuilder::new()
@@ -65,6 +69,7 @@ impl FileStore {
             .mode(0o700)
             .create(&dir)
             .map_err(|e| io_error("cannot create the store directory", &e))?;
+        temp_file::remove_stale(&dir);
         Ok(Self { dir })
     }
 
@@ -111,20 +116,12 @@ impl FileStore {
     }
 
     /// Writes `bytes` to `target` through a temporary file, so a reader sees the old
-    /// contents or the new ones, even if this process is killed mid-write.
+    /// contents or the new ones, even if this process is killed mid-write (the
+    /// temporary file it then leaves is removed by the next [`FileStore::open`]).
     fn replace_file(&self, key: &str, target: &Path, bytes: &[u8]) -> io::Result<()> {
-        let tmp = self.dir.join(format!(
-            ".{}.{}.{}.tmp",
-            file_stem(key),
-            std::process::id(),
-            fastrand::u64(..)
-        ));
+        // Locked until `file` is dropped, after the rename: see `temp_file`.
+        let (tmp, mut file) = temp_file::create(&self.dir, &file_stem(key))?;
         let result = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
             file.write_all(bytes)?;
             file.sync_all()?;
             fs::rename(&tmp, target)?;

@@ -16,6 +16,7 @@
 mod file;
 mod memory;
 mod pending;
+mod temp_file;
 
 use std::any::Any;
 use std::fmt;
