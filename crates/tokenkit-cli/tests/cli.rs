@@ -92,3 +92,28 @@ fn demo_runs_to_the_end() {
     );
     assert!(stdout.contains("requests the sandbox saw"), "{stdout}");
 }
+
+/// Defect: `ilab token` for a session never stored said "the launch ticket was already
+/// exchanged", which sent users looking for an exchange that never happened. It says
+/// what is missing, and asks for the exchange (exit 3: the user must authenticate).
+#[test]
+fn ilab_token_for_a_session_never_stored_says_so() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("never-stored-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = tokenkit()
+        .args(["ilab", "token", "--base-url", "http://127.0.0.1:9"])
+        .args(["--appid", "1681600222748241929", "--session", "nobody"])
+        .args(["--store", &format!("file:{}", dir.display())])
+        .env("TOKENKIT_ILAB_SECRET", "123456")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("no grant of session \"nobody\"") && stderr.contains("ilab exchange"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("already exchanged"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
