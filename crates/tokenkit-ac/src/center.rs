@@ -275,7 +275,20 @@ impl AcClient {
     pub async fn center(&self, calls: &AuthClient) -> Result<Vec<CenterRegion>, Error> {
         let url = format!("{}{CENTER}", self.base_url());
         let answer = calls.send(calls.get(url)).await?;
-        let response = self.inner().http.read(answer).await?;
+        // The token the call carried (the renewed one, if the call renewed it): the
+        // platform may echo it.
+        let sent = calls
+            .cache()
+            .cached()
+            .map(|t| crate::client::sent_token(t.access_token()))
+            .unwrap_or_default();
+        let response = self
+            .inner()
+            .http
+            .read(answer)
+            .await
+            .map_err(|e| sent.error(e))?
+            .with_sent(sent);
         let data = reply::data(&response)?;
         parse_center(&data).map_err(|reason| response.malformed(reason))
     }

@@ -8,7 +8,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 use tokenkit_core::auth::AuthClient;
 use tokenkit_core::http::{Http, HttpConfig, Response, Spend};
-use tokenkit_core::{AccessToken, Error, Password, SecretKey, Token, TokenCache};
+use tokenkit_core::{AccessToken, Error, Password, SecretKey, Sent, Token, TokenCache};
 
 use crate::reply::{self, describe};
 use crate::{AcScheme, PLATFORM, token};
@@ -253,7 +253,9 @@ impl AcClient {
             .header("token", current.header_value()?);
         // A renewal replaces (revokes) the token renewed: an answer lost on the way is
         // an unknown outcome, not a harmless failure (the token sent may be dead now).
-        let response = self.send_as(request, Spend::Yes("renewal")).await?;
+        let response = self
+            .send_as(request, sent_token(current), Spend::Yes("renewal"))
+            .await?;
         match reply::data(&response)? {
             Value::String(raw) if !raw.trim().is_empty() => Ok(token::build(
                 raw.trim().to_owned(),
@@ -280,28 +282,40 @@ impl AcClient {
             .client()
             .get(format!("{}{STATE}", self.inner.base))
             .header("token", token.header_value()?);
-        let response = self.send(request).await?;
+        let response = self.send(request, sent_token(token)).await?;
+        // The platform's words are shown to the user: an echo of the token is not.
         match reply::data(&response)? {
-            Value::String(message) => Ok(message),
-            other => Ok(other.to_string()),
+            Value::String(message) => Ok(response.scrub(&message)),
+            other => Ok(response.scrub(&other.to_string())),
         }
     }
 
     /// Every token request: `Content-Type: application/json` and an empty body, as the
     /// seed's examples send. A login or a state check changes nothing at the platform,
-    /// so a timeout is transient.
-    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<Response, Error> {
-        self.send_as(request, Spend::No).await
+    /// so a timeout is transient. The answer knows the secrets the request carried
+    /// (`sent`), so every error made of it is scrubbed of them.
+    pub(crate) async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        sent: Sent,
+    ) -> Result<Response, Error> {
+        self.send_as(request, sent, Spend::No).await
     }
 
     async fn send_as(
         &self,
         request: reqwest::RequestBuilder,
+        sent: Sent,
         spend: Spend,
     ) -> Result<Response, Error> {
         let request = request
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(Vec::<u8>::new());
-        self.inner.http.send(request, spend).await
+        Ok(self.inner.http.send(request, spend).await?.with_sent(sent))
     }
+}
+
+/// What a request with a `token` header carries.
+pub(crate) fn sent_token(token: &AccessToken) -> Sent {
+    Sent::new().with(token.as_secret().clone())
 }

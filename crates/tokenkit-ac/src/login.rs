@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderValue;
 use tokenkit_core::http::{Response, Spend};
-use tokenkit_core::{Arrival, Error};
+use tokenkit_core::{Arrival, Error, Sent};
 
 use crate::client::Credentials;
 use crate::region::{Login, Region, parse_regions};
@@ -41,7 +41,8 @@ impl AcClient {
                     .header("user", plain_header("user", user)?)
                     .header("password", password.header_value()?)
                     .header("orgId", plain_header("orgId", org_id)?);
-                let response = self.send(request).await?;
+                let sent = Sent::new().with(password.as_secret().clone());
+                let response = self.send(request, sent).await?;
                 self.regions(&response, user)
             }
             Some(Credentials::AccessKey {
@@ -65,14 +66,12 @@ impl AcClient {
                     .header("signature", signed);
                 // The platform may echo what it was sent: the signature (and, were it
                 // ever sent, the secret key) is scrubbed from whatever it says.
-                let sent = [signature.as_str(), secret_key.expose_secret()];
-                let response = inner
-                    .http
-                    .send(request, Spend::No)
-                    .await
-                    .map_err(|e| e.scrubbed(&sent))?;
+                let sent = Sent::new()
+                    .with(signature)
+                    .with(secret_key.as_secret().clone());
+                let response = inner.http.send(request, Spend::No).await?.with_sent(sent);
                 self.regions(&response, user)
-                    .map_err(|error| with_clock_notice(error.scrubbed(&sent), &response.arrival))
+                    .map_err(|error| with_clock_notice(error, &response.arrival))
             }
         }
     }
@@ -93,7 +92,8 @@ impl AcClient {
                     )
                 }),
                 cluster: r.cluster,
-                account_status: r.account_status,
+                // Shown in errors (a suspended region) and to the user.
+                account_status: r.account_status.map(|s| response.scrub(&s)),
             })
             .collect::<Vec<_>>();
         tracing::debug!(regions = regions.len(), "ac login succeeded");

@@ -69,7 +69,8 @@ pub fn is_token_refused(error: &Error) -> bool {
     error.platform() == Some(PLATFORM) && error.platform_code() == Some(INSUFFICIENT_PERMISSION)
 }
 
-/// The `data` of a successful reply; a refusal or a malformed reply as a typed error.
+/// The `data` of a successful reply; a refusal or a malformed reply as a typed error,
+/// without the secrets the request carried ([`Response::with_sent`]).
 ///
 /// The envelope is read by hand rather than derived: serde would accept a JSON list
 /// as a struct (`["0", "msg", …]`), and its messages may quote values (tokens).
@@ -92,8 +93,13 @@ pub(crate) fn data(response: &Response) -> Result<Value, Error> {
     };
     let code = code.trim();
     if code != SUCCESS {
-        let message = envelope.get("msg").and_then(lenient::value_as_string);
-        return Err(rejection(code, message.as_deref()));
+        // Scrubbed before `rejection` cuts the message to an excerpt: a secret cut in
+        // half would no longer be found.
+        let message = envelope
+            .get("msg")
+            .and_then(lenient::value_as_string)
+            .map(|m| response.scrub(&m));
+        return Err(response.sent().error(rejection(code, message.as_deref())));
     }
     match envelope.remove("data") {
         None | Some(Value::Null) => {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use tokenkit_core::http::{Http, HttpConfig, Spend};
-use tokenkit_core::{Error, RefreshToken, Token};
+use tokenkit_core::{Error, RefreshToken, Sent, Token};
 
 use crate::{PLATFORM, VerifySigner, response};
 
@@ -116,7 +116,12 @@ impl BoClient {
         if refresh_token.expose_secret().trim().is_empty() {
             return Err(Error::reauth(PLATFORM, "there is no refresh token to use"));
         }
-        let verify = self.signer.header_value(&self.owner_id, refresh_token)?;
+        // What a platform may echo: the refresh token and the verify header (with its
+        // plaintext and key); every text taken from the answer is scrubbed of them.
+        let mut sent = Sent::new().with(refresh_token.as_secret().clone());
+        let verify = self
+            .signer
+            .proof(&self.owner_id, refresh_token, &mut sent)?;
         let request = self
             .http
             .client()
@@ -127,7 +132,11 @@ impl BoClient {
             ])
             .headers(self.headers.clone())
             .header("XverifyApi", verify);
-        let response = self.http.send(request, Spend::Yes("refresh")).await?;
+        let response = self
+            .http
+            .send(request, Spend::Yes("refresh"))
+            .await?
+            .with_sent(sent);
         let token = response::parse_refresh(&response, refresh_token)?;
         tracing::debug!(
             platform = PLATFORM,

@@ -6,7 +6,7 @@
 //! (ours); anything else is carried through as the platform sent it.
 
 use serde_json::Value;
-use tokenkit_core::{Error, excerpt, lenient};
+use tokenkit_core::{Error, Sent, lenient};
 
 use crate::PLATFORM;
 
@@ -39,8 +39,10 @@ pub fn meaning(code: &str) -> &'static str {
     }
 }
 
-/// The error of a `success: false` body. `status` is the HTTP status it came with.
-pub(crate) fn rejected(body: &Value, status: u16) -> Error {
+/// The error of a `success: false` body. `status` is the HTTP status it came with;
+/// `sent` what the request carried, scrubbed from every text of the body before it is
+/// cut to an excerpt (a platform may echo the request).
+pub(crate) fn rejected(body: &Value, status: u16, sent: &Sent) -> Error {
     let field = |names: &[&str], within: &Value| {
         names
             .iter()
@@ -58,18 +60,18 @@ pub(crate) fn rejected(body: &Value, status: u16) -> Error {
         || status == 401;
     let mut error = Error::rejected(
         PLATFORM,
-        code.clone(),
+        sent.scrub(&code),
         // Server text is echoed into logs; anything token-like is cut out of it.
-        excerpt(message.as_bytes()),
+        sent.excerpt(message.as_bytes()),
         meaning(&code),
         reauth_required,
     );
     // The second-level details (`error.errorCode`, `error.errorText`), when sent.
     if !error_code.is_empty() {
-        error = error.with_detail("errorCode", error_code);
+        error = error.with_detail("errorCode", sent.scrub(&error_code));
     }
     if !error_text.is_empty() {
-        error = error.with_detail("errorText", excerpt(error_text.as_bytes()));
+        error = error.with_detail("errorText", sent.excerpt(error_text.as_bytes()));
     }
     error
 }
@@ -82,7 +84,7 @@ mod tests {
     #[test]
     fn the_seed_error_body() {
         let body = json!({"code": 0, "message": "", "error": {"errorCode": null, "errorText": null}, "success": false});
-        let err = rejected(&body, 200);
+        let err = rejected(&body, 200, &Sent::new());
         assert_eq!(err.platform_code(), Some("0"));
         assert_eq!(err.platform_message(), Some(""));
         assert!(!err.is_reauth_required());
@@ -93,7 +95,7 @@ mod tests {
     fn every_documented_field_reaches_the_error() {
         let body = json!({"code": "401", "message": "登录已过期", "success": false,
             "error": {"errorCode": "REFRESH_TOKEN_INVALID", "errorText": "refresh token used"}});
-        let err = rejected(&body, 200);
+        let err = rejected(&body, 200, &Sent::new());
         let text = err.to_string();
         for part in [
             "bo",
@@ -133,13 +135,14 @@ mod tests {
             (json!({"code": 9, "error": "text"}), 200, false),
         ];
         for (body, status, reauth) in cases {
-            let err = rejected(&body, status);
+            let err = rejected(&body, status, &Sent::new());
             assert_eq!(err.is_reauth_required(), reauth, "{err}");
             assert!(!err.is_transient(), "{err}");
         }
         let err = rejected(
             &json!({"code": 403, "error": {"error_code": "VERIFY_REPLAY"}}),
             200,
+            &Sent::new(),
         );
         assert!(err.to_string().contains("VERIFY_REPLAY"), "{err}");
         assert!(err.to_string().contains("reused guid"), "{err}");
@@ -150,7 +153,7 @@ mod tests {
         let secret = "MtP0zZx1gZE66xDnhwd1UV973XoVL4nT";
         let body = json!({"code": 401, "message": format!("bad token {secret}"),
             "error": {"errorText": format!("refreshToken={secret}")}});
-        let text = rejected(&body, 200).to_string();
+        let text = rejected(&body, 200, &Sent::new()).to_string();
         assert!(!text.contains(secret), "{text}");
     }
 }

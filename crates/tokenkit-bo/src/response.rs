@@ -73,7 +73,7 @@ pub(crate) fn parse_refresh(response: &Response, previous: &RefreshToken) -> Res
     };
     match envelope.get("success").map(success_flag) {
         Some(Some(true)) => {}
-        Some(Some(false)) => return Err(rejected(&body, response.status)),
+        Some(Some(false)) => return Err(rejected(&body, response.status, response.sent())),
         Some(None) => return Err(response.malformed("`success` is neither true nor false")),
         None => return Err(response.malformed("no `success` field")),
     }
@@ -85,9 +85,10 @@ pub(crate) fn parse_refresh(response: &Response, previous: &RefreshToken) -> Res
         Some(_) => return Err(response.malformed("`data` is not an object")),
     };
     let parsed: Data = serde_json::from_value(Value::Object(data.clone())).map_err(|e| {
+        // serde quotes the offending value, which may be anything the request carried.
         response.malformed(format!(
             "unexpected `data`: {}",
-            e.to_string().split(" at line").next().unwrap_or_default()
+            tokenkit_core::unquoted(e.to_string().split(" at line").next().unwrap_or_default())
         ))
     })?;
     build_token(response, parsed, &data, previous)

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockModeEncrypt, KeyIvInit};
 use reqwest::header::HeaderValue;
-use tokenkit_core::{Error, RefreshToken, SecretKey};
+use tokenkit_core::{Error, RefreshToken, SecretKey, Sent};
 
 /// The template the seed's ``encryptByDES(`${newGuid()}|…`` begins (§3.2).
 pub const DEFAULT_TEMPLATE: &str = "{guid}|{timestamp}";
@@ -131,6 +131,21 @@ impl VerifySigner {
         owner_id: &str,
         refresh_token: &RefreshToken,
     ) -> Result<HeaderValue, Error> {
+        let mut sent = Sent::new();
+        self.proof(owner_id, refresh_token, &mut sent)
+    }
+
+    /// Like [`VerifySigner::header_value`], adding to `sent` what a platform could
+    /// echo of it (the value, its plaintext) and what it is made with (the key, the
+    /// IV).
+    pub(crate) fn proof(
+        &self,
+        owner_id: &str,
+        refresh_token: &RefreshToken,
+        sent: &mut Sent,
+    ) -> Result<HeaderValue, Error> {
+        sent.push(self.key.as_secret().clone());
+        sent.push(self.iv.as_secret().clone());
         let guid = uuid::Uuid::new_v4().hyphenated().to_string();
         let context = VerifyContext {
             guid: &guid,
@@ -138,7 +153,10 @@ impl VerifySigner {
             owner_id,
             refresh_token,
         };
-        let encrypted = self.encrypt(&self.plaintext(&context))?;
+        let plaintext = self.plaintext(&context);
+        let encrypted = self.encrypt(&plaintext)?;
+        sent.push(plaintext);
+        sent.push(encrypted.as_str());
         let mut value = HeaderValue::from_str(&encrypted)
             .map_err(|_| Error::config("bo: the XverifyApi value is not a valid header"))?;
         value.set_sensitive(true);

@@ -318,7 +318,10 @@ impl Error {
 
     /// The same error with every form of each of `sent` (the secrets a client sent:
     /// a token, a signature, a ticket) scrubbed from the text the platform supplied —
-    /// its message, its further fields, the excerpt of its body. See [`crate::scrub`].
+    /// its code, message and further fields, the excerpt of its body, the names of
+    /// resources it described. See [`crate::scrub`]; an excerpt is best made of a body
+    /// scrubbed first ([`crate::Sent::excerpt`]), since one cut or redacted in part
+    /// may hold a part of a secret that no longer matches.
     ///
     /// ```
     /// let err = tokenkit_core::Error::rejected("ac", "10004", "signature abc123 is wrong", "parameter invalid", true);
@@ -332,8 +335,12 @@ impl Error {
         };
         match &mut self {
             Self::Rejected {
-                message, details, ..
+                code,
+                message,
+                details,
+                ..
             } => {
+                clean(code);
                 clean(message);
                 for (_, value) in details {
                     clean(value);
@@ -352,6 +359,18 @@ impl Error {
                 if let Some(code) = code {
                     clean(code);
                 }
+            }
+            Self::Suspended {
+                resource, status, ..
+            } => {
+                clean(resource);
+                clean(status);
+            }
+            Self::Unavailable {
+                resource, reason, ..
+            } => {
+                clean(resource);
+                clean(reason);
             }
             _ => {}
         }

@@ -13,7 +13,7 @@ use reqwest::header::{DATE, HeaderMap};
 use serde::de::DeserializeOwned;
 
 use crate::error::TransientKind;
-use crate::{Arrival, Error};
+use crate::{Arrival, Error, Sent};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("tokenkit/", env!("CARGO_PKG_VERSION"));
@@ -145,6 +145,8 @@ pub struct Response {
     pub body: Bytes,
     platform: &'static str,
     max_lifetime: Duration,
+    /// The secrets the request carried, scrubbed from every error made of this answer.
+    sent: Sent,
 }
 
 impl Http {
@@ -180,7 +182,9 @@ impl Http {
         self.platform
     }
 
-    /// Sends a request and reads the whole body within the cap.
+    /// Sends a request and reads the whole body within the cap. Its errors hold no text
+    /// of the answer; give the answer what the request carried
+    /// ([`Response::with_sent`]) before making errors of it.
     pub async fn send(
         &self,
         request: reqwest::RequestBuilder,
@@ -236,6 +240,7 @@ impl Http {
             body: body.freeze(),
             platform: self.platform,
             max_lifetime: self.max_lifetime,
+            sent: Sent::new(),
         })
     }
 
@@ -363,7 +368,7 @@ impl Response {
             self.malformed(format!(
                 "{what} (HTTP {}): {}",
                 self.status,
-                scrub_serde_message(&e.to_string())
+                crate::unquoted(&e.to_string())
             ))
         })
     }
@@ -385,7 +390,7 @@ impl Response {
             platform: self.platform,
             kind,
             status: Some(self.status),
-            excerpt: crate::redact::excerpt(&self.body),
+            excerpt: self.excerpt(),
         })
     }
 
@@ -400,38 +405,53 @@ impl Response {
         self.max_lifetime
     }
 
-    /// A malformed-response error about this response.
+    /// A malformed-response error about this response: its reason and the excerpt of
+    /// the body without the secrets the request carried.
     pub fn malformed(&self, reason: impl Into<String>) -> Error {
-        Error::malformed(self.platform, reason, &self.body)
+        self.sent.malformed(self.platform, reason, &self.body)
     }
-}
 
-/// serde_json quotes offending values in its messages (`invalid type: string "…"`);
-/// those values may be tokens, so they are cut out.
-fn scrub_serde_message(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut in_quotes = false;
-    for c in message.chars() {
-        if c == '"' {
-            if !in_quotes {
-                out.push_str("\"…\"");
-            }
-            in_quotes = !in_quotes;
-        } else if !in_quotes {
-            out.push(c);
-        }
+    /// This answer to a request that carried `sent`: every error made of it from now on
+    /// ([`Response::json`], [`Response::check_status`], [`Response::malformed`]) has
+    /// them scrubbed, and [`Response::scrub`] cleans what the caller takes out itself.
+    ///
+    /// ```no_run
+    /// # use tokenkit_core::{Sent, http::{Http, HttpConfig, Spend}};
+    /// # async fn demo(http: Http, ticket: &str) -> Result<(), tokenkit_core::Error> {
+    /// let request = http.client().get("https://ilab.example/token").query(&[("ticket", ticket)]);
+    /// let answer = http.send(request, Spend::Yes("exchange")).await?
+    ///     .with_sent(Sent::new().with(ticket));
+    /// let body: serde_json::Value = answer.json()?; // an echo of the ticket is scrubbed
+    /// # Ok(()) }
+    /// ```
+    pub fn with_sent(mut self, sent: Sent) -> Self {
+        self.sent = sent;
+        self
     }
-    out
+
+    /// The secrets the request carried ([`Response::with_sent`]).
+    pub fn sent(&self) -> &Sent {
+        &self.sent
+    }
+
+    /// `text` (taken from this answer) without the secrets the request carried.
+    pub fn scrub(&self, text: &str) -> String {
+        self.sent.scrub(text)
+    }
+
+    /// The excerpt of the body an error may quote: token-like runs redacted
+    /// ([`crate::excerpt`]) and the secrets the request carried scrubbed.
+    pub fn excerpt(&self) -> String {
+        self.sent.excerpt(&self.body)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn serde_messages_lose_quoted_values() {
         assert_eq!(
-            scrub_serde_message(r#"invalid type: string "SENTINEL", expected u64 at line 1"#),
+            crate::unquoted(r#"invalid type: string "SENTINEL", expected u64 at line 1"#),
             r#"invalid type: string "…", expected u64 at line 1"#
         );
     }

@@ -21,7 +21,9 @@ pub mod jwt;
 pub mod lenient;
 mod provider;
 mod redact;
+mod scrub;
 mod secret;
+mod sent;
 pub mod store;
 mod token;
 
@@ -33,12 +35,14 @@ pub use expiry::{
     epoch_seconds_or_millis,
 };
 pub use provider::{RefreshPolicy, TokenProvider};
-pub use redact::{excerpt, scrub};
+pub use redact::{excerpt, unquoted};
 /// The HTTP client crate the authenticated-call layer works with.
 pub use reqwest;
 /// The middleware crate [`auth::AuthMiddleware`] plugs into.
 #[cfg(feature = "middleware")]
 pub use reqwest_middleware;
+pub use scrub::{MIN_BLOB_INTERIOR, PERCENT_LAYERS, SHORT_SECRET, scrub};
 pub use secret::{AccessToken, AppSecret, Password, RefreshToken, Secret, SecretKey};
+pub use sent::Sent;
 pub use store::{CasOutcome, FileStore, Lease, MemoryStore, PendingRecord, TokenStore, Versioned};
 pub use token::{Cluster, Grant, Metadata, Token, TokenRecord, UserIdentity};

@@ -5,7 +5,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use tokenkit_core::http::{Http, HttpConfig, Spend};
-use tokenkit_core::{AppSecret, Error, RefreshToken, Token};
+use tokenkit_core::{AppSecret, Error, RefreshToken, Sent, Token};
 
 use crate::codes::Operation;
 use crate::reply::{self, NextRefresh};
@@ -181,6 +181,16 @@ impl IlabClient {
         )
     }
 
+    /// What a request carrying `value` (a ticket, a refresh credential, a token) and
+    /// its signature sends, with the app secret the signature is made with: a platform
+    /// may echo any of it, and every text taken from its answer is scrubbed of them.
+    pub(crate) fn sent(&self, value: &str) -> Sent {
+        Sent::new()
+            .with(value)
+            .with(self.sign(value))
+            .with(self.inner.secret.as_secret().clone())
+    }
+
     /// The URL of `path` on this platform.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.inner.base_url, path)
@@ -231,7 +241,9 @@ impl IlabClient {
     }
 
     /// Signs and sends one request. Every operation of this platform spends something
-    /// (a single-use ticket, one of two refreshes), so none is retried blindly.
+    /// (a single-use ticket, one of two refreshes), so none is retried blindly. The
+    /// answer knows what the request carried ([`IlabClient::sent`]), so every error
+    /// made of it is scrubbed of that.
     async fn send(
         &self,
         path: &str,
@@ -240,12 +252,7 @@ impl IlabClient {
         operation: &'static str,
     ) -> Result<tokenkit_core::http::Response, Error> {
         let inner = &self.inner;
-        let signature = signature(
-            value,
-            &inner.appid,
-            inner.secret.expose_secret(),
-            inner.hex_case,
-        );
+        let signature = self.sign(value);
         let params = [
             (param, value),
             ("appid", inner.appid.as_str()),
@@ -258,6 +265,7 @@ impl IlabClient {
             RequestMethod::PostForm => inner.http.client().post(&url).form(&params),
         };
         tracing::debug!(platform = PLATFORM, path, operation, "request sent");
-        inner.http.send(request, Spend::Yes(operation)).await
+        let response = inner.http.send(request, Spend::Yes(operation)).await?;
+        Ok(response.with_sent(self.sent(value)))
     }
 }

@@ -10,7 +10,7 @@
 use serde_json::Value;
 use tokenkit_core::auth::{Answer, Placement, Refusal, TokenScheme};
 use tokenkit_core::lenient::value_as_string;
-use tokenkit_core::{AccessToken, Error};
+use tokenkit_core::{AccessToken, Error, Sent};
 
 use crate::codes::{Operation, rejected};
 use crate::{IlabClient, IlabScheme, PLATFORM};
@@ -68,19 +68,16 @@ impl TokenScheme for SignedQuery {
     }
 }
 
-/// The records of a `data_get` answer body (already JSON).
-pub(crate) fn parse_records(body: &Value, raw: &[u8]) -> Result<Vec<Value>, Error> {
+/// The records of a `data_get` answer body (already JSON, `raw` as it came); what the
+/// request carried (`sent`) is scrubbed from every error.
+pub(crate) fn parse_records(body: &Value, raw: &[u8], sent: &Sent) -> Result<Vec<Value>, Error> {
     let code = body.get("code").and_then(value_as_string);
     let message = body.get("msg").and_then(value_as_string);
     match code.as_deref().map(str::trim) {
         Some("0") => {}
-        Some(code) => return Err(rejected(Operation::DataGet, code, message)),
+        Some(code) => return Err(sent.error(rejected(Operation::DataGet, code, message))),
         None => {
-            return Err(Error::malformed(
-                PLATFORM,
-                "the data_get answer has no `code`",
-                raw,
-            ));
+            return Err(sent.malformed(PLATFORM, "the data_get answer has no `code`", raw));
         }
     }
     let data = match body.get("data") {
@@ -92,7 +89,7 @@ pub(crate) fn parse_records(body: &Value, raw: &[u8]) -> Result<Vec<Value>, Erro
         Value::Object(map) => match map.get("records").or_else(|| map.get("list")) {
             Some(Value::Array(list)) => list,
             _ => {
-                return Err(Error::malformed(
+                return Err(sent.malformed(
                     PLATFORM,
                     "the data_get answer's `data` holds no list of records",
                     raw,
@@ -100,7 +97,7 @@ pub(crate) fn parse_records(body: &Value, raw: &[u8]) -> Result<Vec<Value>, Erro
             }
         },
         _ => {
-            return Err(Error::malformed(
+            return Err(sent.malformed(
                 PLATFORM,
                 "the data_get answer's `data` is not a list of records",
                 raw,
@@ -159,7 +156,7 @@ mod tests {
     #[test]
     fn answers_are_read_loosely_and_refusals_are_typed() {
         let raw = b"";
-        let records = |v: Value| parse_records(&v, raw);
+        let records = |v: Value| parse_records(&v, raw, &Sent::new());
         assert_eq!(
             records(json!({"code": 0, "data": [{"a": 1}]}))
                 .expect("ok")

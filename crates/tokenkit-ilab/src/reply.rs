@@ -74,9 +74,7 @@ pub(crate) fn parse(
     operation: Operation,
     next_refresh: NextRefresh<'_>,
 ) -> Result<Token, Error> {
-    let reply: Reply = response
-        .json()
-        .map_err(|e| withhold_tokens(e, &response.body))?;
+    let reply: Reply = response.json().map_err(|e| withhold_tokens(e, response))?;
     from_reply(
         reply,
         &response.body,
@@ -84,6 +82,7 @@ pub(crate) fn parse(
         operation,
         next_refresh,
     )
+    .map_err(|e| withhold_tokens(e, response))
 }
 
 /// The checks and conversions after the body decoded; `body` is kept only for the
@@ -150,15 +149,24 @@ fn mentions_token(body: &[u8]) -> bool {
     body.windows(6).any(|w| w.eq_ignore_ascii_case(b"_token"))
 }
 
-/// Replaces the excerpt of the core's decoding errors by [`safe_excerpt`].
-fn withhold_tokens(error: Error, body: &[u8]) -> Error {
-    match error {
+/// An error of `response` as it may leave this crate: what the request carried is
+/// scrubbed from every text the platform supplied (its code, its message: a platform
+/// may echo the request), and excerpts are [`safe_excerpt`]s of the scrubbed body.
+fn withhold_tokens(error: Error, response: &Response) -> Error {
+    let safe_excerpt = || {
+        if mentions_token(&response.body) {
+            WITHHELD.to_owned()
+        } else {
+            response.excerpt()
+        }
+    };
+    match response.sent().error(error) {
         Error::Malformed {
             platform, reason, ..
         } => Error::Malformed {
             platform,
             reason,
-            excerpt: safe_excerpt(body),
+            excerpt: safe_excerpt(),
         },
         Error::Transient {
             platform,
@@ -169,7 +177,7 @@ fn withhold_tokens(error: Error, body: &[u8]) -> Error {
             platform,
             kind,
             status,
-            excerpt: safe_excerpt(body),
+            excerpt: safe_excerpt(),
         },
         other => other,
     }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokenkit_core::auth::AuthClient;
 use tokenkit_core::lenient::value_as_string;
 use tokenkit_core::store::pending_lease_key;
-use tokenkit_core::{Error, TokenCache, TokenStore};
+use tokenkit_core::{Error, Sent, TokenCache, TokenStore};
 
 use crate::codes::{Operation, rejected};
 use crate::data_get::{SignedQuery, parse_records};
@@ -258,19 +258,19 @@ impl Reporter {
     /// platform sent them.
     pub async fn records(&self) -> Result<Vec<Value>, Error> {
         let url = self.client.url(self.client.dialect().data_get_path());
-        let response = self.read_back.send(self.read_back.get(url)).await?;
-        // The token and its signature: an echo of either is scrubbed.
-        let mut sent = self.sent_tokens();
-        let signatures: Vec<String> = sent.iter().map(|t| self.client.sign(t)).collect();
-        sent.extend(signatures);
+        let answer = self.read_back.send(self.read_back.get(url)).await;
+        // The token and its signature: an echo of either is scrubbed, from a refusal
+        // of the call too.
+        let sent = self.sent();
         let response = self
             .client
             .http()
-            .read(response)
+            .read(answer.map_err(|e| sent.error(e))?)
             .await
-            .map_err(|e| e.scrubbed(&sent_refs(&sent)))?;
-        let body: Value = response.json().map_err(|e| e.scrubbed(&sent_refs(&sent)))?;
-        parse_records(&body, &response.body).map_err(|e| e.scrubbed(&sent_refs(&sent)))
+            .map_err(|e| sent.error(e))?
+            .with_sent(sent);
+        let body: Value = response.json()?;
+        parse_records(&body, &response.body, response.sent())
     }
 
     /// Every pending record of every grant in `store`, delivered by a reporter that
@@ -385,49 +385,45 @@ impl Reporter {
                 HeaderValue::from_static("application/json;charset=UTF-8"),
             )
             .body(body.to_owned());
-        let response = match self.upload.send(request).await {
+        let answer = self.upload.send(request).await;
+        let sent = self.sent();
+        let response = match answer {
             Ok(response) => response,
-            Err(error) => return classify_call_error(error),
+            Err(error) => return classify_call_error(sent.error(error)),
         };
-        let sent = self.sent_tokens();
         let response = match self.client.http().read(response).await {
-            Ok(response) => response,
-            Err(error) => return Attempt::Retry(error.scrubbed(&sent_refs(&sent))),
+            Ok(response) => response.with_sent(sent),
+            Err(error) => return Attempt::Retry(sent.error(error)),
         };
         let answer: Value = match response.json() {
             Ok(answer) => answer,
             // A 5xx, an HTML page, a truncated body: the record may or may not be
             // stored; sending it again with its `originId` is safe either way.
-            Err(error) => return Attempt::Retry(error.scrubbed(&sent_refs(&sent))),
+            Err(error) => return Attempt::Retry(error),
         };
         let code = answer.get("code").and_then(value_as_string);
         let message = answer.get("msg").and_then(value_as_string);
+        let refused = |code: &str| {
+            response
+                .sent()
+                .error(rejected(Operation::Upload, code, message.clone()))
+        };
         match code.as_deref().map(str::trim) {
-            Some("0") => Attempt::Delivered(message.unwrap_or_default()),
-            None => Attempt::Retry(
-                Error::malformed(
-                    PLATFORM,
-                    "the data_upload answer has no `code`",
-                    &response.body,
-                )
-                .scrubbed(&sent_refs(&sent)),
-            ),
+            Some("0") => Attempt::Delivered(response.scrub(&message.unwrap_or_default())),
+            None => Attempt::Retry(response.malformed("the data_upload answer has no `code`")),
             // The layer renews a refused token once; a refusal that still arrives here
             // is not worth a second refresh of this grant's two.
-            Some(code @ crate::TOKEN_INVALID) => Attempt::Stop(
-                rejected(Operation::Upload, code, message).scrubbed(&sent_refs(&sent)),
-            ),
-            Some(code) => Attempt::Refused(
-                rejected(Operation::Upload, code, message).scrubbed(&sent_refs(&sent)),
-            ),
+            Some(code @ crate::TOKEN_INVALID) => Attempt::Stop(refused(code)),
+            Some(code) => Attempt::Refused(refused(code)),
         }
     }
 
-    /// The tokens a request of this grant may have carried: the platform may echo one.
-    fn sent_tokens(&self) -> Vec<String> {
+    /// What a request of this grant may have carried: its latest token, the token's
+    /// signature (`data_get`) and the app secret. The platform may echo any of it.
+    fn sent(&self) -> Sent {
         let latest = self.cache().subscribe().borrow().clone();
         latest
-            .map(|t| vec![t.access_token().expose_secret().to_owned()])
+            .map(|t| self.client.sent(t.access_token().expose_secret()))
             .unwrap_or_default()
     }
 
@@ -499,10 +495,6 @@ impl Reporter {
         let per_attempt = Duration::from_secs(60);
         (per_attempt + self.retry.backoff.max).saturating_mul(attempts)
     }
-}
-
-fn sent_refs(sent: &[String]) -> Vec<&str> {
-    sent.iter().map(String::as_str).collect()
 }
 
 /// An error of the authenticated call itself (no answer to read).
