@@ -38,6 +38,17 @@
 //! what the ilab uploads did (stored, replaced, refused). Each module's docs list its
 //! routes and counters in full.
 //!
+//! The counters are bounded, so a long-running sandbox cannot be grown without end: a
+//! request that no route matches is answered 404 and counted nowhere, and each of
+//! the two maps holds at most [`Stats::MAX_NAMES`] names; a further name (possible only
+//! for routes added through [`Common::platform_routes`] with captures, or names passed
+//! to [`Stats::hit`]) and a name longer than [`Stats::MAX_NAME_LEN`] bytes are counted
+//! under [`Stats::OVERFLOW`] instead.
+//!
+//! Connections are bounded too ([`ConnectionLimits`]): a connection that has not sent
+//! a complete request head within 10 s, or that stays idle between requests for 60 s,
+//! is closed; a cap on open connections can be set.
+//!
 //! Two behaviours span every route:
 //!
 //! - a path that starts with several slashes (`//ac/openapi/v2/tokens`,
@@ -59,10 +70,15 @@ mod faults;
 pub mod ilab;
 pub mod jwt;
 mod revoke;
+mod server;
 mod slashes;
 mod stats;
 #[cfg(test)]
+mod tests_limits;
+#[cfg(test)]
 mod tests_slashes;
+#[cfg(test)]
+mod tests_stats;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,6 +88,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 
 pub use faults::Faults;
+pub use server::ConnectionLimits;
 pub use stats::Stats;
 
 /// Everything the sandbox can be told.
@@ -89,6 +106,8 @@ pub struct SandboxConfig {
     pub ac: ac::AcConfig,
     /// The bo platform.
     pub bo: bo::BoConfig,
+    /// Header-read and idle timeouts, and the cap on open connections.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for SandboxConfig {
@@ -100,6 +119,7 @@ impl Default for SandboxConfig {
             ilab: ilab::IlabConfig::default(),
             ac: ac::AcConfig::default(),
             bo: bo::BoConfig::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -143,11 +163,13 @@ impl Sandbox {
     /// Binds and starts serving in the background; returns once listening.
     ///
     /// Fails with [`std::io::ErrorKind::InvalidInput`] for a configuration it cannot
-    /// serve (a bad [`ilab::IlabConfig`] path alias, see [`ilab::IlabConfig::check`]).
+    /// serve (a bad [`ilab::IlabConfig`] path alias, see [`ilab::IlabConfig::check`];
+    /// [`ConnectionLimits::max_connections`] of `Some(0)`).
     pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
         config
             .ilab
             .check()
+            .and_then(|()| config.connections.check())
             .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
@@ -159,14 +181,14 @@ impl Sandbox {
         };
         let app = router(&common, &config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+        let task = tokio::spawn(server::serve(
+            listener,
+            app,
+            config.connections.clone(),
+            async {
                 let _ = rx.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "sandbox server stopped");
-            }
-        });
+            },
+        ));
         Ok(Self {
             addr,
             stats,
