@@ -256,7 +256,12 @@ impl AcClient {
         let response = self
             .send_as(request, sent_token(current), Spend::Yes("renewal"))
             .await?;
-        match reply::data(&response)? {
+        self.renewed(&response)
+    }
+
+    /// The token of a renewal's answer: `data` is the token, a string and nothing else.
+    pub(crate) fn renewed(&self, response: &Response) -> Result<Token, Error> {
+        match reply::data(response)? {
             Value::String(raw) if !raw.trim().is_empty() => Ok(token::build(
                 raw.trim().to_owned(),
                 response.expiry_estimate(),

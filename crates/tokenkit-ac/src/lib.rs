@@ -35,6 +35,8 @@ mod center;
 mod claims;
 mod client;
 mod login;
+#[cfg(test)]
+mod props;
 mod provider;
 mod region;
 pub mod reply;

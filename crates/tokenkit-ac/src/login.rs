@@ -76,7 +76,8 @@ impl AcClient {
         }
     }
 
-    fn regions(&self, response: &Response, user: &str) -> Result<Login, Error> {
+    /// The regions of a login's answer, each with its token built.
+    pub(crate) fn regions(&self, response: &Response, user: &str) -> Result<Login, Error> {
         let data = reply::data(response)?;
         let raw = parse_regions(&data).map_err(|reason| response.malformed(reason))?;
         let regions = raw

@@ -22,6 +22,8 @@
 //! ```
 
 mod client;
+#[cfg(test)]
+mod props;
 mod provider;
 pub mod rejection;
 mod response;

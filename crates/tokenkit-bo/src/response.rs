@@ -6,7 +6,7 @@
 //! earlier wins) and only without one from `expiresIn`, whose unit the seed contradicts:
 //! above 10^11 it is an epoch-milliseconds instant, else seconds.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use tokenkit_core::http::Response;
 use tokenkit_core::jwt::{self, Claims};
@@ -26,17 +26,10 @@ pub const EPOCH_MS_THRESHOLD: i64 = tokenkit_core::EPOCH_MILLIS_THRESHOLD;
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Data {
-    #[serde(
-        default,
-        alias = "access_token",
-        deserialize_with = "lenient::opt_string"
-    )]
+    /// Secrets are strings only: `true` is a broken answer, not the token `"true"`.
+    #[serde(default, alias = "access_token", deserialize_with = "access_token")]
     access_token: Option<String>,
-    #[serde(
-        default,
-        alias = "refresh_token",
-        deserialize_with = "lenient::opt_string"
-    )]
+    #[serde(default, alias = "refresh_token", deserialize_with = "refresh_token")]
     refresh_token: Option<String>,
     #[serde(
         default,
@@ -62,6 +55,14 @@ struct Data {
     cache_type: Option<String>,
     #[serde(default, alias = "cache_date")]
     cache_date: Option<Value>,
+}
+
+fn access_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    lenient::opt_secret_string(d, "accessToken")
+}
+
+fn refresh_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    lenient::opt_secret_string(d, "refreshToken")
 }
 
 /// Turns a refresh answer into a token. `previous` is the refresh token that was spent:

@@ -125,6 +125,13 @@ mod tests {
     }
 
     #[test]
+    fn the_earliest_millisecond_round_trips() {
+        // Found by the epoch-millis property: negating i64::MIN overflowed.
+        assert_eq!(unix_millis(from_unix_millis(i64::MIN)), i64::MIN);
+        assert_eq!(unix_millis(from_unix_millis(i64::MAX)), i64::MAX);
+    }
+
+    #[test]
     fn rejects_garbage() {
         for s in [
             "",

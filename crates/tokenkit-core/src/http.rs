@@ -340,11 +340,41 @@ pub(crate) fn transport_error(
     }
 }
 
-fn server_date(headers: &HeaderMap) -> Option<SystemTime> {
+/// The response's `Date` header, when it is one (RFC 9110 formats).
+pub(crate) fn server_date(headers: &HeaderMap) -> Option<SystemTime> {
     httpdate::parse_http_date(headers.get(DATE)?.to_str().ok()?).ok()
 }
 
 impl Response {
+    /// A response from its parts, as [`Http::send`] would have read it (its `Date` as
+    /// `arrival` holds it, the default lifetime cap, no secrets sent): for parsers fed
+    /// without a server (property tests) and answers obtained by other means.
+    ///
+    /// ```
+    /// use tokenkit_core::Arrival;
+    /// use tokenkit_core::http::Response;
+    /// let response = Response::from_parts("ilab", 200, Arrival::now(), r#"{"code": 0}"#);
+    /// let body: serde_json::Value = response.json()?;
+    /// assert_eq!(body["code"], 0);
+    /// # Ok::<(), tokenkit_core::Error>(())
+    /// ```
+    pub fn from_parts(
+        platform: &'static str,
+        status: u16,
+        arrival: Arrival,
+        body: impl Into<Bytes>,
+    ) -> Self {
+        Self {
+            status,
+            arrival,
+            date_header: arrival.server_date,
+            body: body.into(),
+            platform,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
+            sent: Sent::new(),
+        }
+    }
+
     /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)

@@ -2,6 +2,10 @@
 //! (`"code": "0"`, `"create_time": "1711111313941"`), strings that arrive as numbers,
 //! and `null` where a value was expected. Use with `#[serde(deserialize_with = …)]`.
 //!
+//! Leniency is for codes, ids and times. Secrets (access and refresh tokens) are
+//! strict: [`secret_from_value`] and [`opt_secret_string`] accept a JSON string only,
+//! because `"access_token": true` is a broken answer, not the token `"true"`.
+//!
 //! ```
 //! #[derive(serde::Deserialize)]
 //! struct Reply {
@@ -64,6 +68,60 @@ fn describe(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// A secret (an access or refresh token) sent under `field`: a JSON string, or `None`
+/// for `null`. Any other type is refused, with a reason naming the field and the type
+/// found (never the value): `` `access_token` is a boolean, expected a string ``.
+///
+/// ```
+/// use serde_json::json;
+/// use tokenkit_core::lenient::secret_from_value;
+/// assert_eq!(secret_from_value("token", &json!("eyJ…")), Ok(Some("eyJ…".to_owned())));
+/// assert_eq!(secret_from_value("token", &json!(null)), Ok(None));
+/// assert_eq!(
+///     secret_from_value("token", &json!(-7)),
+///     Err("`token` is a number, expected a string".to_owned())
+/// );
+/// ```
+pub fn secret_from_value(field: &str, v: &Value) -> Result<Option<String>, String> {
+    match v {
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Null => Ok(None),
+        other => Err(format!(
+            "`{field}` is {}, expected a string",
+            describe(other)
+        )),
+    }
+}
+
+/// [`secret_from_value`] for `#[serde(deserialize_with = …)]`. Serde does not tell a
+/// deserializer which field it reads, so each secret field gets a one-line wrapper
+/// that names it (absence is `None` with `#[serde(default)]`):
+///
+/// ```
+/// use serde::{Deserialize, Deserializer};
+///
+/// fn access_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+///     tokenkit_core::lenient::opt_secret_string(d, "access_token")
+/// }
+///
+/// #[derive(Deserialize)]
+/// struct Reply {
+///     #[serde(default, deserialize_with = "access_token")]
+///     access_token: Option<String>,
+/// }
+/// let ok: Reply = serde_json::from_str(r#"{"access_token": "eyJ…"}"#).unwrap();
+/// assert_eq!(ok.access_token.as_deref(), Some("eyJ…"));
+/// let err = serde_json::from_str::<Reply>(r#"{"access_token": true}"#).err().unwrap();
+/// assert!(err.to_string().starts_with("`access_token` is a boolean, expected a string"));
+/// ```
+pub fn opt_secret_string<'de, D: Deserializer<'de>>(
+    d: D,
+    field: &str,
+) -> Result<Option<String>, D::Error> {
+    let v = Value::deserialize(d)?;
+    secret_from_value(field, &v).map_err(D::Error::custom)
 }
 
 /// A required string that may arrive as a number.
@@ -181,6 +239,27 @@ mod tests {
             .to_string();
         assert!(err.contains("a string"), "{err}");
         assert!(parse(json!({"code": null})).is_err());
+    }
+
+    #[test]
+    fn secrets_are_strings_only() {
+        for (value, found) in [
+            (json!(true), "a boolean"),
+            (json!(1.5), "a number"),
+            (json!(-7), "a number"),
+            (json!({}), "an object"),
+            (json!([]), "an array"),
+        ] {
+            assert_eq!(
+                secret_from_value("refresh_token", &value),
+                Err(format!("`refresh_token` is {found}, expected a string"))
+            );
+        }
+        assert_eq!(
+            secret_from_value("t", &json!("")),
+            Ok(Some(String::new())),
+            "emptiness is the parser's to judge"
+        );
     }
 
     #[test]

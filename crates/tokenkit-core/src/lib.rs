@@ -19,6 +19,8 @@ mod expiry;
 pub mod http;
 pub mod jwt;
 pub mod lenient;
+#[cfg(test)]
+mod props;
 mod provider;
 mod redact;
 mod scrub;

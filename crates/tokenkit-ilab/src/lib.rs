@@ -45,7 +45,10 @@ mod scheme;
 mod signature;
 mod step;
 mod ticket;
+mod upload_answer;
 
+#[cfg(test)]
+mod props;
 #[cfg(test)]
 mod test_vectors;
 

@@ -7,7 +7,7 @@
 
 use std::time::SystemTime;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use tokenkit_core::civil::parse_beijing_display;
 use tokenkit_core::http::Response;
@@ -30,11 +30,12 @@ struct Reply {
     code: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     msg: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_string")]
+    /// Secrets are strings only: `true` is a broken answer, not the token `"true"`.
+    #[serde(default, deserialize_with = "access_token")]
     access_token: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     token_type: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[serde(default, deserialize_with = "refresh_token")]
     refresh_token: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_i64")]
     expires_in: Option<i64>,
@@ -55,6 +56,14 @@ struct Reply {
     expires_time_display: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     jti: Option<String>,
+}
+
+fn access_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    lenient::opt_secret_string(d, "access_token")
+}
+
+fn refresh_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    lenient::opt_secret_string(d, "refresh_token")
 }
 
 /// How the refresh credential of the new token is chosen.

@@ -9,14 +9,13 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde_json::Value;
 use tokenkit_core::auth::AuthClient;
-use tokenkit_core::lenient::value_as_string;
 use tokenkit_core::store::pending_lease_key;
 use tokenkit_core::{Error, Sent, TokenCache, TokenStore};
 
-use crate::codes::{Operation, rejected};
 use crate::data_get::{SignedQuery, parse_records};
 use crate::outcome::{Failure, FlushReport, Receipt, Retry, UploadError};
 use crate::pending::Entry;
+use crate::upload_answer::{self, UploadAnswer};
 use crate::{ExperimentResult, IlabClient, IlabProvider, PLATFORM, Session};
 
 /// How one attempt ended.
@@ -401,20 +400,13 @@ impl Reporter {
             // stored; sending it again with its `originId` is safe either way.
             Err(error) => return Attempt::Retry(error),
         };
-        let code = answer.get("code").and_then(value_as_string);
-        let message = answer.get("msg").and_then(value_as_string);
-        let refused = |code: &str| {
-            response
-                .sent()
-                .error(rejected(Operation::Upload, code, message.clone()))
-        };
-        match code.as_deref().map(str::trim) {
-            Some("0") => Attempt::Delivered(response.scrub(&message.unwrap_or_default())),
-            None => Attempt::Retry(response.malformed("the data_upload answer has no `code`")),
+        match upload_answer::read(&answer, &response) {
+            UploadAnswer::Acknowledged(message) => Attempt::Delivered(message),
+            UploadAnswer::Unreadable(error) => Attempt::Retry(error),
             // The layer renews a refused token once; a refusal that still arrives here
             // is not worth a second refresh of this grant's two.
-            Some(code @ crate::TOKEN_INVALID) => Attempt::Stop(refused(code)),
-            Some(code) => Attempt::Refused(refused(code)),
+            UploadAnswer::TokenInvalid(error) => Attempt::Stop(error),
+            UploadAnswer::Refused(error) => Attempt::Refused(error),
         }
     }
 

@@ -62,6 +62,8 @@ mod error;
 mod fallback;
 mod keys;
 mod pending;
+#[cfg(test)]
+mod props;
 mod scripts;
 mod spend;
 mod store;

@@ -28,11 +28,11 @@ impl Default for Backoff {
 }
 
 /// The share of a token's lifetime one backoff delay may take at most.
-pub const LIFETIME_SHARE: u32 = 8;
+pub(crate) const LIFETIME_SHARE: u32 = 8;
 
 /// No delay bounded by a lifetime is shorter than this, so a grant of absurdly short
 /// tokens cannot turn its retries into a busy loop against the platform.
-pub const FLOOR: Duration = Duration::from_millis(50);
+pub(crate) const FLOOR: Duration = Duration::from_millis(50);
 
 impl Backoff {
     /// The delay after `failures` consecutive failures (1 = the first).
@@ -42,7 +42,7 @@ impl Backoff {
 
     /// The delay after `failures` consecutive failures of a grant whose tokens live
     /// `lifetime`: as [`Backoff::delay`], but its ceiling is at most
-    /// `lifetime / LIFETIME_SHARE` (and at least [`FLOOR`]).
+    /// `lifetime / 8` (and at least 50 ms).
     ///
     /// ```
     /// use std::time::Duration;
