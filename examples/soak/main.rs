@@ -33,7 +33,7 @@ use tokenkit::{Error, TokenCache};
 use tokio::time::Instant;
 
 use platforms::Platform;
-use tally::Tally;
+use tally::{Tally, Validity};
 
 /// What the command line sets.
 #[derive(Debug, Clone)]
@@ -97,29 +97,35 @@ impl Settings {
     }
 }
 
-/// One grant of a platform: its cache, and the latest deadline of the tokens it
-/// handed out.
+/// One grant of a platform: its cache, and the latest token it handed out with its
+/// deadline.
 struct Grant {
     cache: TokenCache,
-    valid_until: Mutex<Option<Instant>>,
+    latest: Mutex<Option<(String, Instant)>>,
 }
 
 impl Grant {
     fn new(cache: TokenCache) -> Arc<Self> {
         Arc::new(Self {
             cache,
-            valid_until: Mutex::new(None),
+            latest: Mutex::new(None),
         })
     }
 
-    fn saw_token_until(&self, deadline: Instant) {
-        let mut until = self.valid_until.lock().unwrap_or_else(|p| p.into_inner());
-        *until = Some(until.map_or(deadline, |u| u.max(deadline)));
+    fn saw_token(&self, token: &str, deadline: Instant) {
+        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        if latest.as_ref().is_none_or(|(_, until)| deadline >= *until) {
+            *latest = Some((token.to_owned(), deadline));
+        }
     }
 
-    fn had_valid_token_at(&self, at: Instant) -> bool {
-        let until = self.valid_until.lock().unwrap_or_else(|p| p.into_inner());
-        until.is_some_and(|u| u > at)
+    /// The latest token handed out, if it is still before its deadline at `at`.
+    fn unexpired_at(&self, at: Instant) -> Option<String> {
+        let latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        latest
+            .as_ref()
+            .filter(|(_, until)| *until > at)
+            .map(|(token, _)| token.clone())
     }
 }
 
@@ -159,13 +165,22 @@ async fn call_until(lane: Arc<Lane>, sandbox: Arc<Sandbox>, interval: Duration, 
         let at = Instant::now();
         match outcome {
             Ok(token) => {
-                grant.saw_token_until(token.expiry().deadline());
+                grant.saw_token(
+                    token.access_token().expose_secret(),
+                    token.expiry().deadline(),
+                );
                 lane.tally().success(at);
             }
             Err(e) => {
-                let while_valid = grant.had_valid_token_at(at);
+                // Valid: before its deadline, and still accepted by the platform.
+                let unexpired = grant.unexpired_at(at);
+                let validity = match unexpired {
+                    None => Validity::None,
+                    Some(token) if lane.platform.accepts(&sandbox, &token).await => Validity::Valid,
+                    Some(_) => Validity::Replaced,
+                };
                 let reauth = e.is_reauth_required();
-                lane.tally().failure(at, while_valid, reauth, e.to_string());
+                lane.tally().failure(at, validity, reauth, e.to_string());
                 if reauth && let Err(e) = lane.relogin(&sandbox, &grant).await {
                     eprintln!("{}: a new grant failed: {e}", lane.platform.name());
                 }
@@ -247,9 +262,9 @@ fn print_report(settings: &Settings, sandbox: &Sandbox, lanes: &[Arc<Lane>]) {
         settings.interval.as_millis(),
     );
     println!(
-        "| platform | calls | successful | errors while a valid token existed | longest outage | upstream token requests | re-logins |"
+        "| platform | calls | successful | errors while a valid token existed | errors while the unexpired token was replaced | longest outage | upstream token requests | re-logins |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | --- | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
     for lane in lanes {
         let tally = lane.tally();
         let routes = lane.platform.token_routes();
@@ -264,11 +279,12 @@ fn print_report(settings: &Settings, sandbox: &Sandbox, lanes: &[Arc<Lane>]) {
             .map(|(route, n)| format!("{} {n}", route.split_once('.').map_or(*route, |(_, r)| r)))
             .collect();
         println!(
-            "| {} | {} | {:.1} % | {} | {:.1} s | {total} ({}) | {} |",
+            "| {} | {} | {:.1} % | {} | {} | {:.1} s | {total} ({}) | {} |",
             lane.platform.name(),
             tally.calls,
             tally.success_percent(),
             tally.errors_while_valid,
+            tally.errors_while_replaced,
             tally.longest_outage.as_secs_f64(),
             detail.join(", "),
             tally.relogins,

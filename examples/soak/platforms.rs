@@ -83,6 +83,22 @@ impl Platform {
     }
 }
 
+impl Platform {
+    /// Whether the platform still accepts `token`, as far as the sandbox can tell
+    /// without a platform request: an ac renewal replaces the token it renews, so a
+    /// token before its deadline may already be refused (its renewal's answer was cut
+    /// off, and the cache rightly stopped serving it). ilab and bo tokens are refused
+    /// only on expiry here.
+    pub async fn accepts(self, sandbox: &Sandbox, token: &str) -> bool {
+        match self {
+            Self::Ac => admin(sandbox, "/_sandbox/ac/check", json!({ "token": token }))
+                .await
+                .map_or(true, |answer| answer["accepted"] != false),
+            Self::Ilab | Self::Bo => true,
+        }
+    }
+}
+
 /// Short timeouts: the sandbox is local, and a caller should not wait 15 s for an
 /// answer that will never come.
 fn http() -> HttpConfig {

@@ -8,14 +8,31 @@ use tokio::time::Instant;
 /// The most distinct error messages kept; further ones are counted as "other".
 const MAX_MESSAGES: usize = 20;
 
+/// What the grant held when a call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    /// No token before its deadline.
+    None,
+    /// A token before its deadline that the platform still accepts: the cache promises
+    /// never to fail then.
+    Valid,
+    /// A token before its deadline that the platform no longer accepts (replaced by a
+    /// renewal whose answer was cut off): failing instead of serving it is right.
+    Replaced,
+}
+
 /// The outcomes of one platform's calls.
 #[derive(Debug, Default)]
 pub struct Tally {
     pub calls: u64,
     pub successes: u64,
     /// Errors returned while a token this grant's cache had handed out was still
-    /// before its deadline: the cache promises there are none.
+    /// before its deadline and accepted by the platform: the cache promises there are
+    /// none.
     pub errors_while_valid: u64,
+    /// Errors returned while the latest token was before its deadline but no longer
+    /// accepted by the platform (see [`Validity::Replaced`]).
+    pub errors_while_replaced: u64,
     /// Errors saying only a new login helps (each followed by one).
     pub reauth_errors: u64,
     /// New grants after a re-authentication error.
@@ -37,9 +54,10 @@ impl Tally {
     }
 
     /// A call that returned an error at `at`.
-    pub fn failure(&mut self, at: Instant, while_valid: bool, reauth: bool, message: String) {
+    pub fn failure(&mut self, at: Instant, validity: Validity, reauth: bool, message: String) {
         self.calls += 1;
-        self.errors_while_valid += u64::from(while_valid);
+        self.errors_while_valid += u64::from(validity == Validity::Valid);
+        self.errors_while_replaced += u64::from(validity == Validity::Replaced);
         self.reauth_errors += u64::from(reauth);
         self.outage_since.get_or_insert(at);
         let key = if self.messages.len() < MAX_MESSAGES || self.messages.contains_key(&message) {
@@ -87,14 +105,15 @@ mod tests {
         let t0 = Instant::now();
         let s = Duration::from_secs;
         let mut tally = Tally::default();
-        tally.failure(t0, false, false, "a".into());
-        tally.failure(t0 + s(1), true, false, "a".into());
+        tally.failure(t0, Validity::None, false, "a".into());
+        tally.failure(t0 + s(1), Validity::Valid, false, "a".into());
         tally.success(t0 + s(2));
-        tally.failure(t0 + s(3), false, true, "b".into());
+        tally.failure(t0 + s(3), Validity::Replaced, true, "b".into());
         tally.finish(t0 + s(10));
         assert_eq!(tally.longest_outage, s(7));
         assert_eq!((tally.calls, tally.successes), (4, 1));
         assert_eq!((tally.errors_while_valid, tally.reauth_errors), (1, 1));
+        assert_eq!(tally.errors_while_replaced, 1);
         assert_eq!(tally.top_messages(1), vec![("a", 2)]);
     }
 }

@@ -38,11 +38,12 @@ impl TransientKind {
     }
 }
 
-/// An answer that began (status and headers arrived) but broke off before its end.
+/// A connection that broke after the request was sent: before any answer, or in the
+/// middle of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CutOff {
-    /// The HTTP status the answer carried.
-    pub status: u16,
+    /// The HTTP status of the answer, when its head arrived before the break.
+    pub status: Option<u16>,
     /// The bytes of its body received before the connection broke.
     pub received: usize,
 }
@@ -105,7 +106,8 @@ pub enum Error {
         operation: &'static str,
         /// How long the client waited.
         waited: Duration,
-        /// When the answer began but broke off: its status and the bytes received.
+        /// When the connection broke (rather than the wait timing out): the status and
+        /// the bytes of the answer received before.
         cut_off: Option<CutOff>,
     },
 
@@ -245,9 +247,14 @@ fn status_suffix(status: Option<u16>) -> String {
 
 fn unanswered(waited: Duration, cut_off: Option<CutOff>) -> String {
     match cut_off {
-        Some(CutOff { status, received }) => {
-            format!("its answer (HTTP {status}) broke off after {received} bytes of the body")
-        }
+        Some(CutOff {
+            status: Some(status),
+            received,
+        }) => format!("its answer (HTTP {status}) broke off after {received} bytes of the body"),
+        Some(CutOff { status: None, .. }) => format!(
+            "the connection broke after {} without an answer",
+            humanize(waited)
+        ),
         None => format!("no answer arrived within {}", humanize(waited)),
     }
 }

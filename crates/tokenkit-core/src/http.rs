@@ -300,7 +300,10 @@ fn cut_off(error: Error, status: u16, received: usize) -> Error {
             platform,
             operation,
             waited,
-            cut_off: Some(crate::CutOff { status, received }),
+            cut_off: Some(crate::CutOff {
+                status: Some(status),
+                received,
+            }),
         },
         other => other,
     }
@@ -333,7 +336,11 @@ pub(crate) fn transport_error(
             platform,
             operation,
             waited: started.elapsed(),
-            cut_off: None,
+            // Not a timeout: the connection broke before an answer arrived.
+            cut_off: (!e.is_timeout()).then_some(crate::CutOff {
+                status: None,
+                received: 0,
+            }),
         },
         Spend::No if e.is_timeout() => transient(TransientKind::Timeout),
         Spend::No => transient(TransientKind::Interrupted),

@@ -256,6 +256,10 @@ async fn a_timeout_of_a_spending_request_is_outcome_unknown_and_of_others_transi
         "a spending request must not be retried blindly"
     );
     assert!(!err.to_string().contains("SENTINEL"), "{err}");
+    assert!(
+        err.to_string().contains("no answer arrived within"),
+        "{err}"
+    );
     let err = http
         .send(http.client().get(format!("http://{addr}/state")), Spend::No)
         .await
@@ -334,4 +338,34 @@ async fn a_connection_cut_mid_body_is_outcome_unknown_for_spending_requests() {
         .await
         .unwrap_err();
     assert!(err.is_transient(), "{err:?}");
+}
+
+/// Defect: a connection closed after the request, without any answer, was reported as
+/// "no answer arrived within 0.0s", as if a timeout had run out. It says the connection
+/// broke.
+#[tokio::test]
+async fn a_connection_closed_without_an_answer_says_so() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        let mut buf = [0u8; 4096];
+        let _ = socket.read(&mut buf).await;
+        drop(socket);
+    });
+    let http = http(Duration::from_secs(5));
+    let err = http
+        .send(
+            http.client().get(format!("http://{addr}/")),
+            Spend::Yes("renewal"),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains("the connection broke after") && message.contains("without an answer"),
+        "{message}"
+    );
+    assert!(!message.contains("no answer arrived within"), "{message}");
 }

@@ -133,7 +133,9 @@ impl TokenProvider for IlabProvider {
             Source::Spent => Err(Error::reauth(
                 PLATFORM,
                 format!(
-                    "the launch ticket was already exchanged (a ticket serves one exchange); {RELAUNCH}"
+                    "the grant cannot be refreshed (its two refreshes are spent, or the \
+                     platform refused it) and its launch ticket was already exchanged (a \
+                     ticket serves one exchange); {RELAUNCH}"
                 ),
             )),
             // Not "already exchanged": this provider cannot know whether the grant was

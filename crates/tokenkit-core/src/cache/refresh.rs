@@ -127,6 +127,11 @@ impl Shared {
         {
             retry_at = retry_at.max(entry.expiry().deadline());
         }
+        // The first failure that made the token suspect says nothing about the
+        // platform's health (its answer was lost): the next caller renews at once.
+        if suspect && flight.failures_in_a_row == 1 {
+            retry_at = Instant::now();
+        }
         let generation = installed.as_ref().map_or(generation, |e| e.generation());
         flight.failure = Some(Failure {
             error: error.clone(),

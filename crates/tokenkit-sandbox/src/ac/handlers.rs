@@ -7,7 +7,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::clock::PlatformClock;
@@ -213,6 +213,31 @@ pub(crate) async fn center(State(state): State<Arc<AcState>>, headers: HeaderMap
         return refuse("10009", "没有权限访问接口");
     }
     ok(Value::Array(vec![super::center::region(account, cluster)]))
+}
+
+/// `POST /_sandbox/ac/check` (admin): whether the platform accepts the token now, as
+/// `tokens/state` would decide.
+pub(crate) async fn check(State(state): State<Arc<AcState>>, body: Bytes) -> Response {
+    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+    let Some(token) = parsed
+        .as_ref()
+        .and_then(|v| v.get("token"))
+        .and_then(Value::as_str)
+    else {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            Json(json!({"error": "the body must be {\"token\": \"<token>\"}"})),
+        )
+            .into_response();
+    };
+    let accepted = state.owner(token).is_some_and(|(account, cluster)| {
+        let key = (account.user.clone(), cluster.id.clone());
+        state
+            .registry
+            .check(&key, token, state.clock().now_ms)
+            .is_ok()
+    });
+    Json(json!({ "accepted": accepted })).into_response()
 }
 
 /// `POST /_sandbox/ac/revoke`.

@@ -34,7 +34,11 @@
 //! `{"token": "…"}` answers `{"revoked": true}` if the token was the current token of
 //! some (user, cluster), else `{"revoked": false}` (400 without a string `token`). A
 //! revoked token is refused with 10008 by `tokens/state`, `tokens/next` and `center`,
-//! and the next login issues a new token in its place.
+//! and the next login issues a new token in its place. `POST /_sandbox/ac/check` with
+//! `{"token": "…"}` answers `{"accepted": true|false}`: whether `tokens/state` would
+//! accept the token now (not replaced by a renewal or a login, not expired, not
+//! revoked), so a test can tell a token the platform still takes without spending a
+//! platform request or meeting an injected fault.
 //!
 //! Tokens are HS256 JWTs with the documented claims, all strings (§2.4). Coded errors
 //! are answered with HTTP 200, as the platform does.
@@ -67,6 +71,9 @@ pub use center::{AcUrl, AcUrls};
 
 /// The admin route that revokes a token.
 pub const REVOKE_PATH: &str = "/_sandbox/ac/revoke";
+
+/// The admin route that tells whether the platform accepts a token now.
+pub const CHECK_PATH: &str = "/_sandbox/ac/check";
 
 /// Settings of the emulated ac platform.
 #[derive(Debug, Clone)]
@@ -228,6 +235,7 @@ pub(crate) fn routes(common: Common, config: AcConfig) -> Router {
     // never hit by injected faults.
     let admin = Router::new()
         .route(REVOKE_PATH, post(handlers::revoke))
+        .route(CHECK_PATH, post(handlers::check))
         .with_state(state);
     common
         .platform_routes("ac", router)

@@ -417,3 +417,41 @@ async fn an_expired_token_can_be_revoked_and_then_not_renewed() {
         "{reply}"
     );
 }
+
+/// `POST /_sandbox/ac/check`.
+async fn check(sandbox: &Sandbox, body: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{}", sandbox.base_url(), super::CHECK_PATH))
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("admin answers");
+    let status = response.status().as_u16();
+    let body = serde_json::from_slice(&response.bytes().await.expect("body")).expect("JSON");
+    (status, body)
+}
+
+#[tokio::test]
+async fn check_tells_whether_the_platform_accepts_a_token_without_counting_it() {
+    let sandbox = start(AcConfig::default()).await;
+    let old = token(&login(&sandbox).await[1]);
+    let accepted = |t: &str| serde_json::json!({ "token": t }).to_string();
+    assert_eq!(
+        check(&sandbox, &accepted(&old)).await,
+        (200, serde_json::json!({"accepted": true}))
+    );
+    let renewed = call(&sandbox, "tokens/next", &[("token", &old)]).await;
+    let new = renewed["data"].as_str().expect("a token").to_owned();
+    // Replaced by its renewal: the platform refuses it now.
+    assert_eq!(check(&sandbox, &accepted(&old)).await.1["accepted"], false);
+    assert_eq!(check(&sandbox, &accepted(&new)).await.1["accepted"], true);
+    revoke(&sandbox, &new).await;
+    assert_eq!(check(&sandbox, &accepted(&new)).await.1["accepted"], false);
+    assert_eq!(
+        check(&sandbox, &accepted("not a token")).await.1["accepted"],
+        false
+    );
+    assert_eq!(check(&sandbox, "{}").await.0, 400);
+    // Admin: neither counted nor fault-injected.
+    assert_eq!(sandbox.stats().get("ac.check"), 0);
+}
