@@ -29,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+mod attempt;
 mod client;
 mod codes;
 mod data_get;

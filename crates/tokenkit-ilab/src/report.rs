@@ -12,22 +12,12 @@ use tokenkit_core::auth::AuthClient;
 use tokenkit_core::store::pending_lease_key;
 use tokenkit_core::{Error, Sent, TokenCache, TokenStore};
 
+use crate::attempt::Attempt;
 use crate::data_get::{SignedQuery, parse_records};
 use crate::outcome::{Failure, FlushReport, Receipt, Retry, UploadError};
 use crate::pending::Entry;
-use crate::upload_answer::{self, UploadAnswer};
+use crate::upload_answer;
 use crate::{ExperimentResult, IlabClient, IlabProvider, PLATFORM, Session};
-
-/// How one attempt ended.
-enum Attempt {
-    Delivered(String),
-    /// Passing: the same record, sent again, may go through.
-    Retry(Error),
-    /// Not worth another attempt in this call, but the record stays pending.
-    Stop(Error),
-    Undeliverable(Error),
-    Refused(Error),
-}
 
 /// Reports the results of one grant.
 ///
@@ -388,7 +378,7 @@ impl Reporter {
         let sent = self.sent();
         let response = match answer {
             Ok(response) => response,
-            Err(error) => return classify_call_error(sent.error(error)),
+            Err(error) => return Attempt::of_call_error(sent.error(error)),
         };
         let response = match self.client.http().read(response).await {
             Ok(response) => response.with_sent(sent),
@@ -400,14 +390,7 @@ impl Reporter {
             // stored; sending it again with its `originId` is safe either way.
             Err(error) => return Attempt::Retry(error),
         };
-        match upload_answer::read(&answer, &response) {
-            UploadAnswer::Acknowledged(message) => Attempt::Delivered(message),
-            UploadAnswer::Unreadable(error) => Attempt::Retry(error),
-            // The layer renews a refused token once; a refusal that still arrives here
-            // is not worth a second refresh of this grant's two.
-            UploadAnswer::TokenInvalid(error) => Attempt::Stop(error),
-            UploadAnswer::Refused(error) => Attempt::Refused(error),
-        }
+        Attempt::of_answer(upload_answer::read(&answer, &response))
     }
 
     /// What a request of this grant may have carried: its latest token, the token's
@@ -486,21 +469,5 @@ impl Reporter {
         let attempts = self.retry.attempts.max(1);
         let per_attempt = Duration::from_secs(60);
         (per_attempt + self.retry.backoff.max).saturating_mul(attempts)
-    }
-}
-
-/// An error of the authenticated call itself (no answer to read).
-fn classify_call_error(error: Error) -> Attempt {
-    if error.is_reauth_required() {
-        Attempt::Undeliverable(error)
-    } else if error.is_token_refused() && !error.is_transient() {
-        // The renewed token was refused too: no second refresh on this call.
-        Attempt::Stop(error)
-    } else if error.is_transient() || error.is_outcome_unknown() {
-        // Sent, but no answer: the platform may have stored the record. The same
-        // record (same `originId`) sent again is kept once.
-        Attempt::Retry(error)
-    } else {
-        Attempt::Stop(error)
     }
 }

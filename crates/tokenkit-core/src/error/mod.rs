@@ -10,6 +10,12 @@ use std::time::Duration;
 
 use crate::redact::excerpt;
 
+mod message;
+
+use message::{
+    details_suffix, excerpt_suffix, humanize, refusal_summary, status_suffix, unanswered,
+};
+
 /// Why a request failed before the platform could answer it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -210,58 +216,6 @@ pub enum Error {
 
 /// The longest excerpt of a response body an error keeps.
 pub const EXCERPT_LEN: usize = 200;
-
-fn excerpt_suffix(excerpt: &str) -> String {
-    if excerpt.is_empty() {
-        String::new()
-    } else {
-        format!("; body starts: {excerpt:?}")
-    }
-}
-
-fn details_suffix(details: &[(&'static str, String)]) -> String {
-    if details.is_empty() {
-        return String::new();
-    }
-    let parts: Vec<String> = details
-        .iter()
-        .map(|(name, value)| format!("{name} {value:?}"))
-        .collect();
-    format!(" [{}]", parts.join(", "))
-}
-
-fn refusal_summary(status: u16, code: Option<&str>, message: &str) -> String {
-    let mut out = format!("HTTP {status}");
-    if let Some(code) = code {
-        out.push_str(&format!(", code {code}"));
-    }
-    if !message.is_empty() {
-        out.push_str(&format!(", platform message: {message:?}"));
-    }
-    out
-}
-
-fn status_suffix(status: Option<u16>) -> String {
-    status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
-}
-
-fn unanswered(waited: Duration, cut_off: Option<CutOff>) -> String {
-    match cut_off {
-        Some(CutOff {
-            status: Some(status),
-            received,
-        }) => format!("its answer (HTTP {status}) broke off after {received} bytes of the body"),
-        Some(CutOff { status: None, .. }) => format!(
-            "the connection broke after {} without an answer",
-            humanize(waited)
-        ),
-        None => format!("no answer arrived within {}", humanize(waited)),
-    }
-}
-
-fn humanize(d: Duration) -> String {
-    format!("{:.1}s", d.as_secs_f64())
-}
 
 impl Error {
     /// A configuration error.
@@ -477,82 +431,4 @@ impl Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rejected(reauth: bool) -> Error {
-        Error::rejected(
-            "ilab",
-            "5",
-            "请重新获取access_token",
-            "refresh limit reached",
-            reauth,
-        )
-    }
-
-    #[test]
-    fn classification_table() {
-        let transient = Error::Transient {
-            platform: "ac",
-            kind: TransientKind::ServerError,
-            status: Some(502),
-            excerpt: String::new(),
-        };
-        let cases: Vec<(Error, bool, bool)> = vec![
-            (transient, true, false),
-            (rejected(true), false, true),
-            (rejected(false), false, false),
-            (Error::malformed("bo", "not JSON", b"<html>"), false, false),
-            (
-                Error::OutcomeUnknown {
-                    platform: "ilab",
-                    operation: "refresh",
-                    waited: Duration::from_secs(10),
-                    cut_off: None,
-                },
-                false,
-                false,
-            ),
-            (Error::reauth("ilab", "relaunch"), false, true),
-            (Error::config("bad key"), false, false),
-            (Error::store("down", true), true, false),
-            (Error::store("corrupt", false), false, false),
-            (
-                Error::LeaseWaitTimeout {
-                    waited: Duration::from_secs(1),
-                },
-                true,
-                false,
-            ),
-        ];
-        for (err, transient, reauth) in cases {
-            assert_eq!(err.is_transient(), transient, "{err}");
-            assert_eq!(err.is_reauth_required(), reauth, "{err}");
-        }
-    }
-
-    #[test]
-    fn platform_code_and_message() {
-        let err = rejected(true);
-        assert_eq!(err.platform_code(), Some("5"));
-        assert_eq!(err.platform_message(), Some("请重新获取access_token"));
-        assert_eq!(err.platform(), Some("ilab"));
-        let text = err.to_string();
-        assert!(
-            text.contains("code 5") && text.contains("refresh limit reached"),
-            "{text}"
-        );
-        assert_eq!(Error::config("x").platform_code(), None);
-        let detailed = rejected(false)
-            .with_detail("errorCode", "E1")
-            .with_detail("errorText", "bad");
-        assert_eq!(detailed.platform_detail("errorCode"), Some("E1"));
-        assert_eq!(detailed.platform_detail("nope"), None);
-        assert!(
-            detailed
-                .to_string()
-                .contains("[errorCode \"E1\", errorText \"bad\"]"),
-            "{detailed}"
-        );
-    }
-}
+mod tests;
