@@ -11,6 +11,11 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use proptest::prelude::*;
 use tokenkit_core::{MIN_BLOB_INTERIOR, scrub};
 
+#[path = "support/echo.rs"]
+mod echo;
+
+use echo::{hex, percent};
+
 /// Every way this test writes a secret.
 #[derive(Debug, Clone, Copy)]
 enum Form {
@@ -45,17 +50,6 @@ const FORMS: [Form; 13] = [
     Form::HexLower,
 ];
 
-fn percent(bytes: &[u8], upper: bool) -> String {
-    bytes
-        .iter()
-        .map(|&b| match b {
-            b if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => (b as char).to_string(),
-            b if upper => format!("%{b:02X}"),
-            b => format!("%{b:02x}"),
-        })
-        .collect()
-}
-
 fn query_string(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -85,19 +79,6 @@ fn json_ascii(text: &str) -> String {
         }
     }
     out
-}
-
-fn hex(bytes: &[u8], upper: bool) -> String {
-    bytes
-        .iter()
-        .map(|b| {
-            if upper {
-                format!("{b:02X}")
-            } else {
-                format!("{b:02x}")
-            }
-        })
-        .collect()
 }
 
 fn write(secret: &str, form: Form) -> String {

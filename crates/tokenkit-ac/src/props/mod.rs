@@ -10,8 +10,6 @@ mod center;
 mod claims;
 mod reply;
 
-use std::time::{Duration, SystemTime};
-
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tokenkit_core::Arrival;
@@ -32,15 +30,5 @@ fn exp_claims() -> Value {
 
 /// When an answer arrived: now, with no `Date`, a sane one, or absurd ones.
 fn arrival() -> impl Strategy<Value = Arrival> {
-    let dates = prop_oneof![
-        Just(None),
-        Just(Some(SystemTime::now())),
-        Just(Some(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777)
-        )),
-        Just(Some(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799)
-        )),
-    ];
-    dates.prop_map(|date| Arrival::now().with_server_date(date))
+    fuzz::server_dates().prop_map(|date| Arrival::now().with_server_date(date))
 }

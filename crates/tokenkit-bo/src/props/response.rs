@@ -4,8 +4,6 @@
 //! non-empty JSON string of the answer's access token, and only `success: true` carries
 //! one.
 
-use std::time::{Duration, SystemTime};
-
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use tokenkit_core::http::Response;
@@ -77,17 +75,7 @@ fn token_replaced_by_a_mutated_jwt(
 }
 
 fn arrival() -> impl Strategy<Value = Arrival> {
-    let dates = prop_oneof![
-        Just(None),
-        Just(Some(SystemTime::now())),
-        Just(Some(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777)
-        )),
-        Just(Some(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799)
-        )),
-    ];
-    dates.prop_map(|date| Arrival::now().with_server_date(date))
+    fuzz::server_dates().prop_map(|date| Arrival::now().with_server_date(date))
 }
 
 fn run(status: u16, arrival: Arrival, body: &[u8]) -> Result<Token, Error> {

@@ -21,6 +21,23 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{Value, json};
 
+/// The `Date` a response may carry: none, now, and absurd ones (1994, 9999) that must
+/// not break a parse. Each crate makes its `Arrival` of it
+/// (`server_dates().prop_map(|d| Arrival::now().with_server_date(d))`).
+pub fn server_dates() -> impl Strategy<Value = Option<std::time::SystemTime>> {
+    use std::time::{Duration, SystemTime};
+    prop_oneof![
+        Just(None),
+        Just(Some(SystemTime::now())),
+        Just(Some(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777)
+        )),
+        Just(Some(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799)
+        )),
+    ]
+}
+
 /// The cases a property runs: `default_cases`, modest so that the whole suite stays fast
 /// on two cores, unless `PROPTEST_CASES` asks for more (the long run of
 /// docs/fuzzing.md). No regression files are written into the source tree: a failure

@@ -152,7 +152,8 @@ fn base64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     out
 }
 
-fn hex(bytes: &[u8], upper: bool) -> String {
+/// `bytes` in hex, upper- or lower-case.
+pub fn hex(bytes: &[u8], upper: bool) -> String {
     bytes
         .iter()
         .map(|b| {
@@ -165,7 +166,8 @@ fn hex(bytes: &[u8], upper: bool) -> String {
         .collect()
 }
 
-fn percent(bytes: &[u8], upper: bool) -> String {
+/// `bytes` percent-encoded (all but the unreserved characters), upper- or lower-case.
+pub fn percent(bytes: &[u8], upper: bool) -> String {
     bytes
         .iter()
         .map(|&b| {

@@ -3,8 +3,6 @@
 //! mutated claims, too) are a token or a typed error. A token is only ever a non-empty
 //! JSON string of the answer's `access_token`; a code other than 0 is a refusal.
 
-use std::time::{Duration, SystemTime};
-
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use tokenkit_core::http::Response;
@@ -58,18 +56,7 @@ fn token_replaced_by_a_mutated_jwt() -> impl Strategy<Value = Option<Edit>> + Cl
 }
 
 fn arrival() -> impl Strategy<Value = Arrival> {
-    let dates = prop_oneof![
-        Just(None),
-        Just(Some(SystemTime::now())),
-        // A `Date` of 1994 and one of 9999: absurd clocks must not break the parse.
-        Just(Some(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777)
-        )),
-        Just(Some(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799)
-        )),
-    ];
-    dates.prop_map(|date| Arrival::now().with_server_date(date))
+    fuzz::server_dates().prop_map(|date| Arrival::now().with_server_date(date))
 }
 
 fn run(call: Call, status: u16, arrival: Arrival, body: &[u8]) -> Result<Token, Error> {
