@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::HeaderValue;
 use tokenkit_core::http::{Response, Spend};
-use tokenkit_core::{Arrival, Error, Sent};
+use tokenkit_core::{Error, Sent};
 
 use crate::client::Credentials;
 use crate::region::{Login, Region, parse_regions};
@@ -71,7 +71,7 @@ impl AcClient {
                     .with(secret_key.as_secret().clone());
                 let response = inner.http.send(request, Spend::No).await?.with_sent(sent);
                 self.regions(&response, user)
-                    .map_err(|error| with_clock_notice(error, &response.arrival))
+                    .map_err(|error| with_clock_notice(error, &response))
             }
         }
     }
@@ -109,19 +109,20 @@ fn unix_seconds(t: SystemTime) -> u64 {
 
 /// A refused access-key login, told how far the local clock is from the platform's
 /// when that is far enough to be why (the timestamp is signed from the local clock): a
-/// further field of the refusal, `local clock`.
-fn with_clock_notice(error: Error, arrival: &Arrival) -> Error {
-    match clock_offset(arrival) {
+/// further field of the refusal, `local clock`. The `Date` as sent is compared, also
+/// when it is too far off to measure an expiry against: that is when it matters most.
+fn with_clock_notice(error: Error, response: &Response) -> Error {
+    match clock_offset(response.arrival.wall, response.date_header) {
         Some(offset) => error.with_detail("local clock", offset),
         None => error,
     }
 }
 
-/// "the local clock is 1 h 0 min 5 s behind the platform's …", when it is off by more
-/// than [`CLOCK_SKEW_NOTICE`].
-pub(crate) fn clock_offset(arrival: &Arrival) -> Option<String> {
-    let server = arrival.server_date?;
-    let (offset, side) = match arrival.wall.duration_since(server) {
+/// "the local clock is 1 h 0 min 5 s behind the platform's …", when the local clock
+/// `wall` is off the platform's `Date` by more than [`CLOCK_SKEW_NOTICE`].
+pub(crate) fn clock_offset(wall: SystemTime, date: Option<SystemTime>) -> Option<String> {
+    let server = date?;
+    let (offset, side) = match wall.duration_since(server) {
         Ok(ahead) => (ahead, "ahead of"),
         Err(behind) => (behind.duration(), "behind"),
     };
@@ -155,32 +156,43 @@ pub(crate) fn plain_header(name: &str, value: &str) -> Result<HeaderValue, Error
 
 #[cfg(test)]
 mod tests {
+    use tokenkit_core::Arrival;
+
     use super::*;
 
-    fn arrival(offset_secs: i64) -> Arrival {
+    /// The local clock and a platform `Date` `offset_secs` ahead of it.
+    fn clocks(offset_secs: i64) -> (SystemTime, Option<SystemTime>) {
         let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let server = if offset_secs >= 0 {
             wall + Duration::from_secs(offset_secs as u64)
         } else {
             wall - Duration::from_secs(offset_secs.unsigned_abs())
         };
-        Arrival {
-            instant: tokio::time::Instant::now(),
-            wall,
-            server_date: Some(server),
-        }
+        (wall, Some(server))
+    }
+
+    fn offset(offset_secs: i64) -> Option<String> {
+        let (wall, date) = clocks(offset_secs);
+        clock_offset(wall, date)
     }
 
     #[test]
     fn the_clock_offset_is_named_only_when_it_matters() {
-        assert_eq!(clock_offset(&arrival(30)), None);
-        let behind = clock_offset(&arrival(3605)).expect("an hour");
+        assert_eq!(offset(30), None);
+        let behind = offset(3605).expect("an hour");
         assert!(behind.contains("1 h 0 min 5 s behind"), "{behind}");
-        let ahead = clock_offset(&arrival(-400)).expect("minutes");
+        let ahead = offset(-400).expect("minutes");
         assert!(ahead.contains("6 min 40 s ahead of"), "{ahead}");
+        let (wall, date) = clocks(3605);
+        let arrival = Arrival {
+            instant: tokio::time::Instant::now(),
+            wall,
+            server_date: date,
+        };
+        let response = Response::from_parts("ac", 200, arrival, "{}");
         let refused = with_clock_notice(
             Error::rejected("ac", "10004", "timestamp 1 过期", "parameter invalid", true),
-            &arrival(3605),
+            &response,
         );
         assert!(
             refused.to_string().contains("behind the platform's"),

@@ -114,6 +114,28 @@ async fn the_auth_url_defaults_to_the_base_url() {
     client.login().await.expect("login");
 }
 
+/// A `Date` days away is not believed for expiries (it is discarded beyond 24 h), but
+/// a refused login still names it: a clock that far off is the likeliest reason.
+#[tokio::test]
+async fn a_refusal_names_a_local_clock_days_off() {
+    let server = MockServer::start().await;
+    let platform_now = SystemTime::now() + Duration::from_secs(3 * 86_400);
+    Mock::given(path("/api/user/v3/tokens"))
+        .respond_with(
+            refusal(serde_json::json!("10004"), "参数无效：timestamp")
+                .insert_header("date", httpdate::fmt_http_date(platform_now)),
+        )
+        .mount(&server)
+        .await;
+    let error = client(&server.uri(), &server.uri())
+        .login()
+        .await
+        .expect_err("refused");
+    let text = error.to_string();
+    assert!(text.contains("behind the platform's"), "{text}");
+    assert!(text.contains("72 h") || text.contains("71 h"), "{text}");
+}
+
 #[tokio::test]
 async fn a_refusal_names_a_far_off_local_clock() {
     let server = MockServer::start().await;

@@ -437,11 +437,6 @@ impl Response {
         crate::Expiry::estimate(self.arrival).max_lifetime(self.max_lifetime)
     }
 
-    /// The client's plausible maximum lifetime of a token.
-    pub fn max_lifetime(&self) -> Duration {
-        self.max_lifetime
-    }
-
     /// A malformed-response error about this response: its reason and the excerpt of
     /// the body without the secrets the request carried.
     pub fn malformed(&self, reason: impl Into<String>) -> Error {
