@@ -11,7 +11,9 @@
 //! - [`IlabProvider`]: one grant as a [`TokenProvider`](tokenkit_core::TokenProvider)
 //!   for the [`TokenCache`](tokenkit_core::TokenCache): single-use ticket, budget of
 //!   two refreshes, spent only near expiry, never repeated blindly.
-//! - [`SessionRegistry`]: one grant per user (`un`) for a backend serving many users.
+//! - [`SessionRegistry`]: one grant per user (`un`) for a backend serving many users;
+//!   over a store shared with other processes (and the CLI's keys, with
+//!   [`SessionRegistry::key_prefix`]), a user launched elsewhere is resumed from the store.
 //! - [`ExperimentResult`] and [`Reporter`]: a student's result (§1.4), reported with
 //!   the grant's token, kept pending in the grant's store until the platform
 //!   acknowledged it, retried with the same `originId`, handed back when it cannot be

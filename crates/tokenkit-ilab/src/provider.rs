@@ -82,12 +82,24 @@ impl IlabProvider {
         }
     }
 
-    /// Like [`IlabProvider::from_exchanged`], for the session registry: every token it
-    /// hands out is [`compact`].
-    pub(crate) fn compact_from_exchanged(client: IlabClient, token: Token) -> Self {
+    /// For the session registry's launches: a grant whose ticket the registry exchanged
+    /// and whose token it stored itself, so the cache adopts it from the store. Its
+    /// `fetch` is the re-authentication error of a grant whose ticket is spent, and
+    /// every refreshed token it hands out is [`compact`].
+    pub(crate) fn compact_launched(client: IlabClient) -> Self {
+        Self {
+            client,
+            source: Mutex::new(Source::Spent),
+            compact: true,
+        }
+    }
+
+    /// Like [`IlabProvider::resume`], for the session registry's resumed sessions:
+    /// every refreshed token it hands out is [`compact`], as a launched session's.
+    pub(crate) fn compact_resume(client: IlabClient) -> Self {
         Self {
             compact: true,
-            ..Self::from_exchanged(client, compact(token))
+            ..Self::resume(client)
         }
     }
 

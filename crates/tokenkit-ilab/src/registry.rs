@@ -3,12 +3,30 @@
 //! by the users active within a token lifetime.
 //!
 //! A [`TokenCache`]'s store key must be known when it is built, but `un` is known only
-//! after the exchange. So [`SessionRegistry::launch`] exchanges first, then builds the
-//! cache under key `un` around [`IlabProvider::from_exchanged`].
+//! after the exchange. So [`SessionRegistry::launch`] exchanges first, writes the new
+//! grant over whatever the store held for the user, then builds the cache around it.
 //!
-//! A user's results pending delivery live in the registry's store under the same key
-//! `un`: a relaunch replaces the user's grant and keeps them, so the new grant
-//! delivers them ([`SessionRegistry::flush_pending`]).
+//! **Store keys.** The store key of a user's grant is `{prefix}{un}`: by default the bare
+//! `un`; [`SessionRegistry::key_prefix`] sets a prefix, so that many experiments share
+//! one store. With the prefix `ilab:{appid}:` the keys are the CLI's
+//! (`tokenkit ilab token --session UN`): a grant the registry launched can be read by the
+//! CLI, and one the CLI exchanged can be resumed here. The sessions in memory are keyed
+//! by the bare `un`.
+//!
+//! **Resuming.** [`SessionRegistry::session`] (and so [`SessionRegistry::token`]) also
+//! knows the grants kept in the store by another process sharing it, or by this process
+//! before a restart: a user without a session here gets one resumed from the stored
+//! grant, which spends what is left of that grant's refresh budget (the store counts
+//! every refresh, so the processes sharing a grant never spend more than two between
+//! them). Only a user with no grant in the store must relaunch.
+//!
+//! A relaunch writes its new grant as the next generation of the key (never by removing
+//! the old one first): a holder of the old grant in this or another process sees a newer
+//! generation at its next refresh and adopts the new grant instead of refreshing the old.
+//!
+//! A user's results pending delivery live in the registry's store under the same key: a
+//! relaunch replaces the user's grant and keeps them, so the new grant delivers them
+//! ([`SessionRegistry::flush_pending`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,12 +34,15 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokenkit_core::{
-    CachedToken, Error, MemoryStore, Token, TokenCache, TokenGuard, TokenStore, UserIdentity,
+    CachedToken, CasOutcome, Error, Grant, MemoryStore, Token, TokenCache, TokenGuard, TokenStore,
+    UserIdentity,
 };
 use tokio::time::Instant;
 
 use crate::codes::RELAUNCH;
-use crate::{FlushReport, IlabClient, IlabProvider, PLATFORM, Reporter, Retry, Ticket};
+use crate::{
+    FlushReport, IlabClient, IlabProvider, PLATFORM, REFRESH_BUDGET, Reporter, Retry, Ticket,
+};
 
 /// One user's experiment session: their identity and the cache of their grant.
 #[derive(Debug)]
@@ -56,6 +77,12 @@ impl Session {
     /// The latest token the cache installed, without any waiting or refreshing.
     pub fn current(&self) -> Option<Arc<CachedToken>> {
         self.cache.subscribe().borrow().clone()
+    }
+
+    /// The refreshes of this user's grant spent so far, as the latest token says (0
+    /// before the first token); counted by every holder of the grant, in any process.
+    pub fn refreshes_spent(&self) -> u32 {
+        self.current().map_or(0, |c| c.grant().refreshes_spent)
     }
 
     /// Whether the grant is over: its token has expired, and either both refreshes
@@ -93,12 +120,31 @@ impl AsRef<TokenCache> for Session {
 /// let token = sessions.token(session.un()).await?;
 /// # Ok(()) }
 /// ```
+///
+/// Several processes sharing one store (here a directory; a `RedisStore` serves a
+/// fleet), under the CLI's keys:
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use tokenkit_core::FileStore;
+/// use tokenkit_ilab::{IlabClient, SessionRegistry};
+/// # async fn demo() -> Result<(), tokenkit_ilab::Error> {
+/// let client = IlabClient::builder("https://ilab.example", "1681600222748241929", "123456").build()?;
+/// let store = Arc::new(FileStore::open("/var/lib/lab/grants")?);
+/// let sessions = SessionRegistry::with_store(client, store).key_prefix("ilab:1681600222748241929:");
+/// // A user launched by another process: resumed from the store, no relaunch.
+/// let token = sessions.token("1701808169793138690").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct SessionRegistry {
     client: IlabClient,
     store: Arc<dyn TokenStore>,
+    /// Put before `un` in every store key (`ilab:{appid}:`, as the CLI's keys).
+    prefix: String,
     sessions: RwLock<HashMap<Arc<str>, Arc<Session>>>,
-    /// Serialises launches so a relaunch cannot interleave with another of the same user.
+    /// Serialises launches so a relaunch cannot interleave with another of the same user;
+    /// a resume that finds no grant waits for the launches in progress before it says so.
     launching: tokio::sync::Mutex<()>,
     epoch: Instant,
     max_idle: Duration,
@@ -119,6 +165,7 @@ impl SessionRegistry {
         Self {
             client,
             store,
+            prefix: String::new(),
             sessions: RwLock::new(HashMap::new()),
             launching: tokio::sync::Mutex::new(()),
             epoch: now,
@@ -126,6 +173,14 @@ impl SessionRegistry {
             sweep_every: Duration::from_secs(60),
             last_sweep: Mutex::new(now),
         }
+    }
+
+    /// What comes before `un` in the store key of every user's grant (default: nothing,
+    /// the key is the bare `un`). With `ilab:{appid}:` the keys are those of the CLI
+    /// (`tokenkit ilab token --session UN`), and many experiments can share one store.
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
     }
 
     /// How long a session whose token has expired (with a refresh left) is kept
@@ -148,51 +203,97 @@ impl SessionRegistry {
     }
 
     /// Makes (or replaces) a session from a token exchanged elsewhere. A relaunch of
-    /// the same user replaces the old grant: its stored token is removed first, so the
-    /// new cache cannot adopt it.
+    /// the same user replaces the old grant: the new token is written over the stored
+    /// one as its next generation, so the new cache, and every holder of the old grant
+    /// in this or another process, adopts it.
     pub async fn insert(&self, token: Token) -> Result<Arc<Session>, Error> {
         let user = token.user().cloned().ok_or_else(|| Error::Malformed {
             platform: PLATFORM,
             reason: "the exchange answer names no user (`un`)".into(),
             excerpt: String::new(),
         })?;
+        if token.expiry().is_expired() {
+            // What the cache says of a provider's token that arrives expired.
+            return Err(Error::Implausible {
+                platform: PLATFORM,
+                reason: format!(
+                    "the exchanged token had already expired (its lifetime was {:.1}s)",
+                    token.expiry().lifetime().as_secs_f64()
+                ),
+            });
+        }
         self.maybe_sweep().await;
         let _launching = self.launching.lock().await;
-        self.store.remove(&user.id).await?;
-        let provider = IlabProvider::compact_from_exchanged(self.client.clone(), token);
-        let cache = TokenCache::builder(provider)
+        let key = self.key(&user.id);
+        // A new grant: the whole budget, as the cache counts a fetched token's.
+        let token = crate::compact(token).with_grant(Grant {
+            refresh_budget: Some(REFRESH_BUDGET),
+            ..Grant::default()
+        });
+        // Written over the old grant, never after removing it: removing would start the
+        // key's generations again at 1, and a holder of the old grant at a higher
+        // generation would then take the new grant for an older one.
+        replace(&*self.store, &key, &token).await?;
+        let cache = TokenCache::builder(IlabProvider::compact_launched(self.client.clone()))
             .store(Arc::clone(&self.store))
-            .key(user.id.clone())
+            .key(key)
             .build();
-        // Installs the exchanged token now (no network: the provider hands it out).
+        // Adopts the token just stored (no network).
         cache.token().await?;
         let session = Arc::new(Session {
             user,
             cache,
             last_used: AtomicU64::new(self.now_ms()),
         });
-        let key: Arc<str> = Arc::from(session.un());
-        self.write().insert(key, Arc::clone(&session));
+        let un: Arc<str> = Arc::from(session.un());
+        self.write().insert(un, Arc::clone(&session));
         Ok(session)
     }
 
-    /// The session of user `un`, if there is one.
+    /// The session of user `un` in this process, if there is one (no store lookup; see
+    /// [`SessionRegistry::session`]).
     pub fn get(&self, un: &str) -> Option<Arc<Session>> {
         let session = self.read().get(un).cloned()?;
         session.last_used.store(self.now_ms(), Ordering::Relaxed);
         Some(session)
     }
 
-    /// A valid token of user `un`; a re-authentication error when the user has no
-    /// session (never launched, or evicted).
-    pub async fn token(&self, un: &str) -> Result<TokenGuard, Error> {
-        match self.get(un) {
-            Some(session) => session.token().await,
-            None => Err(Error::reauth(
-                PLATFORM,
-                format!("no experiment session for this user; {RELAUNCH}"),
-            )),
+    /// The session of user `un`: the one in this process, else one resumed from the
+    /// grant kept in the store under the user's key (launched by another process sharing
+    /// the store, or by this one before a restart), which then stays in this registry.
+    /// A re-authentication error when the store holds no grant of the user, or only one
+    /// that is over (expired with both refreshes spent).
+    ///
+    /// A resumed session refreshes the stored grant only when its token is about to
+    /// expire, within what is left of the grant's budget: the store counts each refresh
+    /// before it is sent, so all holders of a grant spend two refreshes between them.
+    pub async fn session(&self, un: &str) -> Result<Arc<Session>, Error> {
+        if let Some(session) = self.get(un) {
+            return Ok(session);
         }
+        match self.resume(un).await {
+            Ok(session) => Ok(session),
+            Err(error) if error.is_reauth_required() => {
+                // A launch of this user may be under way (its new grant not stored yet):
+                // wait for the launches in progress, then look again.
+                drop(self.launching.lock().await);
+                self.get(un).ok_or(error)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// A valid token of user `un` (resumed from the store if need be, see
+    /// [`SessionRegistry::session`]); a re-authentication error when the user has no
+    /// grant (never launched, evicted, or both refreshes spent).
+    pub async fn token(&self, un: &str) -> Result<TokenGuard, Error> {
+        self.session(un).await?.token().await
+    }
+
+    /// A snapshot of the sessions in this registry (for metrics, e.g. the sum of
+    /// [`Session::refreshes_spent`]).
+    pub fn sessions(&self) -> Vec<Arc<Session>> {
+        self.read().values().cloned().collect()
     }
 
     /// A reporter of user `un`'s results, if the user has a session.
@@ -207,11 +308,19 @@ impl SessionRegistry {
     /// that died). A user with records pending and no grant anywhere gets them
     /// reported as undeliverable, still kept, until they relaunch.
     pub async fn flush_pending(&self, retry: Retry) -> Result<Vec<FlushReport>, Error> {
-        let mut keys = self.store.pending_keys().await?;
+        // Only this registry's keys: other experiments may share the store.
+        let mut keys: Vec<String> = self
+            .store
+            .pending_keys()
+            .await?
+            .into_iter()
+            .filter(|key| key.starts_with(&self.prefix))
+            .collect();
         keys.sort();
         let mut reports = Vec::with_capacity(keys.len());
         for key in keys {
-            let reporter = match self.get(&key) {
+            let un = &key[self.prefix.len()..];
+            let reporter = match self.get(un) {
                 Some(session) => Reporter::for_session(&self.client, session),
                 None => Reporter::resume(&self.client, Arc::clone(&self.store), &key),
             };
@@ -231,7 +340,9 @@ impl SessionRegistry {
     }
 
     /// Removes the sessions whose grant is over (see [`SessionRegistry::max_idle`]) and
-    /// their stored tokens; returns how many.
+    /// their stored tokens; returns how many. A stored grant that another holder has
+    /// moved on since the session last saw it (a newer generation in the store: another
+    /// process sharing the store refreshed or relaunched it) is left there, in use.
     pub async fn evict_expired(&self) -> usize {
         let now_ms = self.now_ms();
         let over: Vec<Arc<str>> = self
@@ -250,17 +361,97 @@ impl SessionRegistry {
                     _ => None,
                 }
             };
-            if removed.is_some() {
+            if let Some(session) = removed {
                 evicted += 1;
-                if let Err(e) = self.store.remove(&key).await {
-                    tracing::warn!(platform = PLATFORM, error = %e, "could not remove an evicted grant from the store");
-                }
+                self.remove_stored(&session).await;
             }
         }
         if evicted > 0 {
             tracing::debug!(platform = PLATFORM, evicted, "expired sessions evicted");
         }
         evicted
+    }
+
+    /// Makes a session for `un` around the grant the store keeps, unless one appeared
+    /// here meanwhile (a concurrent launch or resume): never two sessions of a user,
+    /// and never one replacing a launch.
+    async fn resume(&self, un: &str) -> Result<Arc<Session>, Error> {
+        let key = self.key(un);
+        let Some(stored) = self.store.load(&key).await? else {
+            return Err(no_session());
+        };
+        let user = match stored.token.user() {
+            Some(user) if user.id == un => user.clone(),
+            other => {
+                if let Some(user) = other {
+                    tracing::warn!(platform = PLATFORM, key = %key, stored_un = %user.id, "the stored grant names another user; its session is named after the key");
+                }
+                UserIdentity {
+                    id: un.to_owned(),
+                    display_name: None,
+                }
+            }
+        };
+        drop(stored);
+        let cache = TokenCache::builder(IlabProvider::compact_resume(self.client.clone()))
+            .store(Arc::clone(&self.store))
+            .key(key)
+            .build();
+        // Adopts the stored token, or refreshes it if it is about to expire. The store is
+        // read outside the launch lock: a resume must not wait behind other users'
+        // launches, nor they behind its refresh.
+        if let Err(error) = cache.token().await {
+            // A grant that is over is not kept. Neither is a cache that could not even
+            // read the store (it holds nothing: eviction would take it for over). Any
+            // other failure is kept with the cache's backoff, so that the next call does
+            // not repeat a refresh at once; the caller's `token()` reports it.
+            if error.is_reauth_required() || cache.subscribe().borrow().is_none() {
+                return Err(error);
+            }
+        }
+        let session = Arc::new(Session {
+            user,
+            cache,
+            last_used: AtomicU64::new(self.now_ms()),
+        });
+        let mut sessions = self.write();
+        if let Some(existing) = sessions.get(un) {
+            return Ok(Arc::clone(existing));
+        }
+        sessions.insert(Arc::from(un), Arc::clone(&session));
+        tracing::debug!(platform = PLATFORM, "session resumed from the store");
+        Ok(session)
+    }
+
+    /// Removes an evicted session's grant from the store, unless another holder has
+    /// moved it on since this session last saw it (refreshed it, or relaunched the user
+    /// in another process sharing the store): that grant is still in use.
+    async fn remove_stored(&self, session: &Session) {
+        let key = session.cache.key();
+        let ours = session.current().map_or(0, |c| c.generation());
+        let stored = match self.store.load(key).await {
+            Ok(Some(stored)) => stored.generation,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(platform = PLATFORM, error = %e, "could not read an evicted grant in the store");
+                return;
+            }
+        };
+        if stored > ours {
+            tracing::debug!(
+                platform = PLATFORM,
+                "an evicted grant was moved on by another holder; kept in the store"
+            );
+            return;
+        }
+        if let Err(e) = self.store.remove(key).await {
+            tracing::warn!(platform = PLATFORM, error = %e, "could not remove an evicted grant from the store");
+        }
+    }
+
+    /// The store key of user `un`'s grant.
+    fn key(&self, un: &str) -> String {
+        format!("{}{un}", self.prefix)
     }
 
     async fn maybe_sweep(&self) {
@@ -288,5 +479,24 @@ impl SessionRegistry {
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Arc<str>, Arc<Session>>> {
         self.sessions.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The answer for a user with no grant anywhere.
+fn no_session() -> Error {
+    Error::reauth(
+        PLATFORM,
+        format!("no experiment session for this user; {RELAUNCH}"),
+    )
+}
+
+/// Stores `token` under `key` as the next generation of whatever the store holds.
+async fn replace(store: &dyn TokenStore, key: &str, token: &Token) -> Result<(), Error> {
+    let mut expected = store.load(key).await?.map_or(0, |v| v.generation);
+    loop {
+        match store.compare_and_set(key, expected, token).await? {
+            CasOutcome::Written(_) => return Ok(()),
+            CasOutcome::Conflict(now) => expected = now.map_or(0, |v| v.generation),
+        }
     }
 }
