@@ -9,6 +9,7 @@
 //! - `bo`: the backend with the DES-encrypted `XverifyApi` header.
 //! - `redis`: a Redis-backed store shared by a fleet of processes.
 //! - `sandbox`: the local emulator of all three platforms.
+//! - `agent`: the token lifecycle as a local HTTP service (`tokenkit agent`).
 //! - `full`: all of the above.
 
 #[doc(inline)]
@@ -46,6 +47,11 @@ pub use tokenkit_redis as redis;
 #[cfg(feature = "sandbox")]
 #[doc(inline)]
 pub use tokenkit_sandbox as sandbox;
+
+/// The agent: the token lifecycle as a local service for programs in any language.
+#[cfg(feature = "agent")]
+#[doc(inline)]
+pub use tokenkit_agent as agent;
 
 // The platform pages' code blocks are doctests too.
 #[cfg(all(doctest, feature = "full"))]

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 failure, 2 usage error, 3 re-authentication required.
 
 mod ac;
+mod agent;
 mod bo;
 mod demo;
 mod ilab;
@@ -32,6 +33,9 @@ struct Cli {
 enum Command {
     /// Run the local sandbox of all three platforms until stopped.
     Sandbox(sandbox::Args),
+    /// Serve the configured grants' tokens to programs in any language (a Unix socket
+    /// and/or loopback HTTP) until SIGTERM; SIGHUP reloads the config.
+    Agent(agent::Args),
     /// Walk through every platform's token lifecycle against an in-process sandbox.
     Demo,
     /// Decode a token's claims and show its expiry.
@@ -56,6 +60,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sandbox(args) => sandbox::run(args).await,
+        Command::Agent(args) => agent::run(args).await,
         Command::Demo => demo::run().await,
         Command::Inspect(args) => inspect::run(&args),
         Command::Ilab(cmd) => ilab::run(cmd).await,

@@ -1,10 +1,11 @@
 //! `--refused TOKEN` of the `token` commands: a script reports the token a platform
 //! just refused, and gets the grant's current token, renewed once if it was that one.
 //!
-//! The renewal is the cache's [`TokenCache::invalidate`]: it renews only if the refused
-//! token is still the current one, and over a shared store (`file:`, `redis://`) it takes
-//! the store's lease and adopts a token another process committed meanwhile, so 40
-//! scripts reporting the same refused token cause one renewal.
+//! The renewal is the cache's [`TokenCache::refused`] (an `invalidate` by access
+//! token): it renews only if the refused token is still the current one, and over a
+//! shared store (`file:`, `redis://`) it takes the store's lease and adopts a token
+//! another process committed meanwhile, so 40 scripts reporting the same refused token
+//! cause one renewal.
 //!
 //! The refused token is a secret: it is held as an [`AccessToken`] (redacted, wiped on
 //! drop) and never printed — what the command prints is always the current token.
@@ -47,16 +48,11 @@ fn parse_refused(value: &str) -> Result<AccessToken, String> {
 
 impl RefusedArgs {
     /// The token to print: the cache's current token, or — if that is the refused one —
-    /// its replacement.
+    /// its replacement ([`TokenCache::refused`]).
     pub async fn token(self, cache: &TokenCache) -> Result<TokenGuard, Error> {
-        let current = cache.token().await?;
         match self.refused {
-            Some(refused) if current.access_token() == &refused => {
-                let refused = current.to_owned_token();
-                drop(current);
-                cache.invalidate(&refused).await
-            }
-            _ => Ok(current),
+            Some(refused) => cache.refused(&refused).await,
+            None => cache.token().await,
         }
     }
 }

@@ -1,14 +1,14 @@
 //! `--store URL`: where the client commands keep their grants between runs.
 //!
 //! - `memory:` (default): nothing survives the command.
-//! - `file:PATH`: a [`FileStore`] directory (one host; OS file locks).
-//! - `redis://…` / `rediss://…`: a [`RedisStore`] (a fleet).
+//! - `file:PATH`: a `FileStore` directory (one host; OS file locks).
+//! - `redis://…` / `rediss://…`: a `RedisStore` (a fleet).
 
 use std::sync::Arc;
 
+use tokenkit::agent::store_url;
 use tokenkit::core::CasOutcome;
-use tokenkit::redis::{Fallback, RedisStore};
-use tokenkit::{Error, FileStore, MemoryStore, Token, TokenStore};
+use tokenkit::{Error, Token, TokenStore};
 
 /// The `--store` flag shared by the client commands.
 #[derive(Clone, clap::Args)]
@@ -22,42 +22,18 @@ pub struct StoreArgs {
 impl StoreArgs {
     /// Whether nothing survives the command.
     pub fn is_memory(&self) -> bool {
-        matches!(self.url.trim(), "" | "memory:")
+        store_url::is_memory(&self.url)
     }
 
     /// Opens the store. `budgeted` grants (ilab) fail closed when Redis is down; the
     /// others fall back to an in-process store.
     pub async fn open(&self, budgeted: bool) -> Result<Arc<dyn TokenStore>, Error> {
-        let url = self.url.trim();
-        if url == "memory:" || url.is_empty() {
-            return Ok(Arc::new(MemoryStore::new()));
-        }
-        if let Some(path) = url.strip_prefix("file:") {
-            if path.is_empty() {
-                return Err(Error::config(
-                    "--store file: needs a directory, e.g. file:/var/lib/tokenkit",
-                ));
-            }
-            return Ok(Arc::new(FileStore::open(path)?));
-        }
-        if url.starts_with("redis://")
-            || url.starts_with("rediss://")
-            || url.starts_with("redis+unix://")
-        {
-            let fallback = if budgeted {
-                Fallback::FailClosed
-            } else {
-                Fallback::Local
-            };
-            let store = RedisStore::builder(url)
-                .fallback(fallback)
-                .connect()
-                .await?;
-            return Ok(Arc::new(store));
-        }
-        Err(Error::config(
-            "--store takes memory:, file:PATH or redis://HOST:PORT/DB",
-        ))
+        store_url::open(&self.url, budgeted)
+            .await
+            .map_err(|e| match e {
+                Error::Config(reason) => Error::config(format!("--store: {reason}")),
+                other => other,
+            })
     }
 }
 

@@ -35,7 +35,7 @@ use tokio::time::Instant;
 pub use backoff::Backoff;
 pub use entry::{CachedToken, TokenGuard};
 
-use crate::{Error, MemoryStore, RefreshPolicy, Token, TokenProvider, TokenStore};
+use crate::{AccessToken, Error, MemoryStore, RefreshPolicy, Token, TokenProvider, TokenStore};
 
 /// Settings of a [`TokenCache`] that do not belong to the provider.
 #[derive(Debug, Clone)]
@@ -272,6 +272,21 @@ impl TokenCache {
             }
             _ => self.token().await,
         }
+    }
+
+    /// Like [`invalidate`](Self::invalidate), for a caller that holds only the access
+    /// token the platform refused (a script, another process, an agent's client): if it
+    /// is the current token, that is renewed once however many callers report it; if it
+    /// is not (already replaced, or never this grant's), the current token is returned
+    /// without an upstream call.
+    pub async fn refused(&self, refused: &AccessToken) -> Result<TokenGuard, Error> {
+        let current = self.token().await?;
+        if current.access_token() != refused {
+            return Ok(current);
+        }
+        let refused = current.to_owned_token();
+        drop(current);
+        self.invalidate(&refused).await
     }
 
     /// Told of every new token (after it is stored).

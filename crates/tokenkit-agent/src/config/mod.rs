@@ -1,0 +1,267 @@
+//! The agent's config file (TOML): where it listens, where grants are kept, and the
+//! grants themselves.
+//!
+//! ```toml
+//! [listen]
+//! unix = "/run/tokenkit/agent.sock"   # mode 0600; the default when nothing is given
+//! tcp = "127.0.0.1:7700"              # loopback only, unless allow_non_loopback = true
+//! bearer_file = "/etc/tokenkit/bearer" # optional: TCP requests must carry it
+//!
+//! [agent]
+//! store = "file:/var/lib/tokenkit"    # memory: (default), file:PATH, redis://…
+//! wait_ms = 10000                     # how long a request waits for a token
+//!
+//! [grants.hpc]
+//! platform = "ac"
+//! base_url = "https://api01.example.com:65102"
+//! user = "alice"
+//! access_key = "AK…"
+//! secret_key = { env = "TOKENKIT_AC_SECRET_KEY" }
+//! cluster = "11112"
+//!
+//! [ilab.lab]
+//! base_url = "https://ilab.example"
+//! appid = "1681600222748241929"
+//! secret = { file = "/run/secrets/ilab" }
+//! ```
+//!
+//! Unknown keys are errors (a typo must not silently drop a setting). Relative paths
+//! are relative to the config file's directory.
+
+mod grant;
+mod secret;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokenkit_core::Error;
+
+pub use grant::{AcGrant, BoGrant, GrantConfig, IlabApp, IlabDialect};
+pub use secret::SecretSource;
+
+/// The whole file, as read.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the agent listens.
+    #[serde(default)]
+    pub listen: Listen,
+    /// Settings of the agent itself.
+    #[serde(default)]
+    pub agent: Settings,
+    /// The grants, by name (the `{name}` of `/v1/grants/{name}/token`).
+    #[serde(default)]
+    pub grants: BTreeMap<String, GrantConfig>,
+    /// The ilab experiments, by name (the `{app}` of `/v1/ilab/{app}/sessions`).
+    #[serde(default)]
+    pub ilab: BTreeMap<String, IlabApp>,
+    /// The directory relative paths are taken from (the config file's).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[listen]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    /// A Unix socket path (created with mode 0600).
+    pub unix: Option<PathBuf>,
+    /// A TCP address.
+    pub tcp: Option<SocketAddr>,
+    /// Serve TCP on an address that is not loopback (every host that can reach it can
+    /// then ask for tokens: set `bearer_file` too).
+    #[serde(default)]
+    pub allow_non_loopback: bool,
+    /// A file holding the bearer secret TCP requests must carry
+    /// (`Authorization: Bearer …`).
+    pub bearer_file: Option<PathBuf>,
+}
+
+/// `[agent]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where grants are kept: `memory:`, `file:PATH` or a Redis URL.
+    #[serde(default = "default_store")]
+    pub store: String,
+    /// How long a token request waits for a token being fetched, in milliseconds.
+    #[serde(default = "default_wait_ms")]
+    pub wait_ms: u64,
+    /// How long `SIGTERM` lets requests in progress finish, in milliseconds.
+    #[serde(default = "default_drain_ms")]
+    pub drain_ms: u64,
+}
+
+fn default_store() -> String {
+    "memory:".into()
+}
+
+fn default_wait_ms() -> u64 {
+    10_000
+}
+
+fn default_drain_ms() -> u64 {
+    10_000
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            store: default_store(),
+            wait_ms: default_wait_ms(),
+            drain_ms: default_drain_ms(),
+        }
+    }
+}
+
+impl Settings {
+    /// How long a token request waits.
+    pub fn wait(&self) -> Duration {
+        Duration::from_millis(self.wait_ms)
+    }
+
+    /// How long draining may take.
+    pub fn drain(&self) -> Duration {
+        Duration::from_millis(self.drain_ms)
+    }
+}
+
+/// The default socket when `[listen]` names nothing: `tokenkit-agent.sock` in
+/// `$XDG_RUNTIME_DIR` (a per-user directory) if set, else next to the config file.
+pub const DEFAULT_SOCKET: &str = "tokenkit-agent.sock";
+
+/// The longest grant or app name (it is a URL segment and a metric label).
+pub const MAX_NAME_LEN: usize = 64;
+
+impl Config {
+    /// Reads and checks the file at `path`.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(format!(
+                "cannot read the config file {}: {}",
+                path.display(),
+                e.kind()
+            ))
+        })?;
+        let base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        Self::parse(&text, &base_dir)
+            .map_err(|e| Error::config(format!("{}: {}", path.display(), config_reason(&e))))
+    }
+
+    /// Parses and checks a config's text; relative paths are taken from `base_dir`.
+    pub fn parse(text: &str, base_dir: &Path) -> Result<Self, Error> {
+        let mut config: Self = toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
+        config.base_dir = base_dir.to_path_buf();
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The Unix socket to serve: the configured one, or the default when no address at
+    /// all is configured; `None` for TCP only.
+    pub fn unix_socket(&self) -> Option<PathBuf> {
+        match (&self.listen.unix, self.listen.tcp) {
+            (Some(path), _) => Some(self.base_dir.join(path)),
+            (None, Some(_)) => None,
+            (None, None) => Some(match std::env::var_os("XDG_RUNTIME_DIR") {
+                Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(DEFAULT_SOCKET),
+                _ => self.base_dir.join(DEFAULT_SOCKET),
+            }),
+        }
+    }
+
+    /// `path` as the config means it (relative to its directory).
+    pub fn path(&self, path: &Path) -> PathBuf {
+        self.base_dir.join(path)
+    }
+
+    /// The secrets written in the file itself, as `grant.field` (for the warning).
+    pub fn inline_secrets(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        for (name, grant) in &self.grants {
+            for (field, source) in grant.secrets() {
+                if source.is_inline() {
+                    found.push(format!("grants.{name}.{field}"));
+                }
+            }
+        }
+        for (name, app) in &self.ilab {
+            if app.secret.is_inline() {
+                found.push(format!("ilab.{name}.secret"));
+            }
+        }
+        found
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if let Some(addr) = self.listen.tcp
+            && !addr.ip().is_loopback()
+            && !self.listen.allow_non_loopback
+        {
+            return Err(Error::config(format!(
+                "listen.tcp = {addr} is not a loopback address: every host that can reach it \
+                 could ask for tokens; use 127.0.0.1 or ::1, or set listen.allow_non_loopback = \
+                 true (with listen.bearer_file)"
+            )));
+        }
+        if self.agent.wait_ms == 0 {
+            return Err(Error::config("agent.wait_ms must be at least 1"));
+        }
+        for name in self.grants.keys().chain(self.ilab.keys()) {
+            check_name(name)?;
+        }
+        for (name, grant) in &self.grants {
+            grant
+                .check()
+                .map_err(|reason| Error::config(format!("grants.{name}: {reason}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// A name fit for a URL segment and a metric label.
+fn check_name(name: &str) -> Result<(), Error> {
+    let fits = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
+            "the name {name:?} must be 1 to {MAX_NAME_LEN} characters of A-Z, a-z, 0-9, '-', '_', '.'"
+        )))
+    }
+}
+
+/// Where and what, without the excerpt of the file toml's own message shows: that line
+/// may hold an inline secret. Values quoted in the message are elided too.
+fn syntax_error(text: &str, error: &toml::de::Error) -> Error {
+    let message = tokenkit_core::unquoted(error.message().trim_end());
+    match error.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            Error::config(format!("line {line}, column {column}: {message}"))
+        }
+        None => Error::config(message),
+    }
+}
+
+/// The reason of a config error without the `configuration error:` prefix its Display
+/// adds, so a file's name can go in front.
+fn config_reason(error: &Error) -> String {
+    match error {
+        Error::Config(reason) => reason.clone(),
+        other => other.to_string(),
+    }
+}

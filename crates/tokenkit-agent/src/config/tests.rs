@@ -1,0 +1,157 @@
+use std::path::Path;
+
+use super::*;
+
+fn parse(text: &str) -> Result<Config, String> {
+    Config::parse(text, Path::new("/etc/tokenkit")).map_err(|e| e.to_string())
+}
+
+const AC: &str = r#"
+[grants.hpc]
+platform = "ac"
+base_url = "http://127.0.0.1:1"
+user = "demo"
+org_id = "demo-org"
+password = { env = "TOKENKIT_AC_PASSWORD" }
+cluster = "11112"
+"#;
+
+#[test]
+fn a_whole_config_reads_as_written() {
+    let text = format!(
+        r#"
+[listen]
+unix = "agent.sock"
+tcp = "127.0.0.1:7700"
+bearer_file = "bearer"
+
+[agent]
+store = "file:/var/lib/tokenkit"
+wait_ms = 2500
+
+{AC}
+
+[grants.session]
+platform = "bo"
+base_url = "http://127.0.0.1:1"
+owner_id = "demo-owner"
+des_key = {{ file = "/run/secrets/des" }}
+refresh_token = {{ env = "TOKENKIT_BO_REFRESH_TOKEN" }}
+
+[ilab.lab]
+base_url = "http://127.0.0.1:1"
+appid = "1681600222748241929"
+secret = {{ env = "TOKENKIT_ILAB_SECRET" }}
+dialect = "open-api-v2"
+"#
+    );
+    let config = parse(&text).expect("parses");
+    assert_eq!(
+        config.unix_socket(),
+        Some("/etc/tokenkit/agent.sock".into())
+    );
+    assert_eq!(
+        config.listen.tcp,
+        Some("127.0.0.1:7700".parse().expect("addr"))
+    );
+    assert_eq!(config.agent.wait(), Duration::from_millis(2500));
+    assert_eq!(config.agent.drain_ms, 10_000);
+    assert_eq!(config.grants["hpc"].platform(), "ac");
+    assert_eq!(config.grants["session"].platform(), "bo");
+    assert_eq!(config.ilab["lab"].dialect, grant::IlabDialect::OpenApiV2);
+    assert!(config.inline_secrets().is_empty());
+}
+
+#[test]
+fn nothing_to_listen_on_means_the_default_socket() {
+    let config = parse(AC).expect("parses");
+    let socket = config.unix_socket().expect("a socket");
+    assert!(socket.ends_with(DEFAULT_SOCKET), "{}", socket.display());
+    let tcp_only = parse(&format!("[listen]\ntcp = \"127.0.0.1:0\"\n{AC}")).expect("parses");
+    assert_eq!(tcp_only.unix_socket(), None);
+}
+
+#[test]
+fn a_non_loopback_address_is_refused_unless_allowed() {
+    let error = parse(&format!("[listen]\ntcp = \"0.0.0.0:7700\"\n{AC}")).expect_err("refused");
+    assert!(error.contains("not a loopback address"), "{error}");
+    let allowed = format!("[listen]\ntcp = \"0.0.0.0:7700\"\nallow_non_loopback = true\n{AC}");
+    assert!(parse(&allowed).is_ok());
+    assert!(parse(&format!("[listen]\ntcp = \"[::1]:7700\"\n{AC}")).is_ok());
+}
+
+#[test]
+fn typos_and_missing_settings_are_errors_that_say_where() {
+    let typo = parse(&AC.replace("cluster =", "clustr =")).expect_err("unknown key");
+    assert!(typo.contains("clustr"), "{typo}");
+    let platform = parse(&AC.replace("\"ac\"", "\"xx\"")).expect_err("unknown platform");
+    assert!(platform.contains("xx"), "{platform}");
+    let no_password = parse(&AC.replace("password =", "# password =")).expect_err("no password");
+    assert!(
+        no_password.contains("grants.hpc") && no_password.contains("password"),
+        "{no_password}"
+    );
+    let both = format!("{AC}access_key = \"ak\"\nsecret_key = {{ env = \"X\" }}\n");
+    assert!(parse(&both).expect_err("both logins").contains("not both"));
+    let bad_name = parse(&AC.replace("grants.hpc", "grants.\"a/b\"")).expect_err("bad name");
+    assert!(bad_name.contains("a/b"), "{bad_name}");
+    let top = parse("[listn]\nunix = \"x\"\n").expect_err("unknown table");
+    assert!(top.contains("listn"), "{top}");
+    assert!(parse("[agent]\nwait_ms = 0\n").is_err());
+    assert!(parse("[agent]\nwait_ms = -1\n").is_err());
+}
+
+#[test]
+fn inline_secrets_are_named_for_the_warning_but_never_shown() {
+    let text = AC.replace(
+        r#"{ env = "TOKENKIT_AC_PASSWORD" }"#,
+        r#""sentinel-password""#,
+    );
+    let config = parse(&text).expect("inline works");
+    assert_eq!(
+        config.inline_secrets(),
+        vec!["grants.hpc.password".to_owned()]
+    );
+    assert!(!format!("{config:?}").contains("sentinel-password"));
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_it() {
+    let error = Config::load(Path::new("/nonexistent/agent.toml")).expect_err("missing");
+    assert!(
+        error.to_string().contains("/nonexistent/agent.toml"),
+        "{error}"
+    );
+}
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Arbitrary text never panics the parser: it parses or it is a config error.
+        #[test]
+        fn arbitrary_text_is_parsed_or_refused(text in "\\PC{0,300}") {
+            match Config::parse(&text, Path::new(".")) {
+                Ok(_) | Err(Error::Config(_)) => {}
+                Err(other) => prop_assert!(false, "{other}"),
+            }
+        }
+
+        /// A valid config with one byte changed parses or is refused, never panics, and
+        /// the refusal never shows an inline secret.
+        #[test]
+        fn mutated_configs_are_parsed_or_refused(at in 0usize..400, byte in any::<u8>()) {
+            let text = AC.replace(r#"{ env = "TOKENKIT_AC_PASSWORD" }"#, r#""sentinel-password""#);
+            let mut bytes = text.into_bytes();
+            let at = at % bytes.len();
+            bytes[at] = byte;
+            let Ok(text) = String::from_utf8(bytes) else { return Ok(()) };
+            if let Err(error) = Config::parse(&text, Path::new(".")) {
+                prop_assert!(matches!(error, Error::Config(_)));
+                prop_assert!(!error.to_string().contains("sentinel-password"), "{error}");
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! What the agent serves at one moment: the grants and experiments of one config, over
+//! its stores. A reload builds the next one from the previous: an unchanged grant (same
+//! settings, same secrets) is carried over with its cache; a changed one is rebuilt over
+//! the same store, so its new cache adopts the stored token instead of fetching again.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use tokenkit_core::{Error, Secret, TokenStore};
+
+use crate::config::{Config, IlabApp, SecretSource};
+use crate::grant::Grant;
+use crate::ilab_app::Experiment;
+use crate::store_url;
+
+/// The stores of one `agent.store` URL.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    url: String,
+    /// For ac and bo grants (over Redis: an in-process fallback while it is down).
+    plain: Arc<dyn TokenStore>,
+    /// For ilab sessions (over Redis: fail closed, so no refresh is spent twice).
+    budgeted: Arc<dyn TokenStore>,
+}
+
+impl Stores {
+    /// Opens the stores `url` names. `memory:` is one store for both: keys never clash.
+    pub async fn open(url: &str) -> Result<Self, Error> {
+        let plain = store_url::open(url, false).await?;
+        let budgeted = if store_url::is_memory(url) {
+            Arc::clone(&plain)
+        } else {
+            store_url::open(url, true).await?
+        };
+        Ok(Self {
+            url: url.to_owned(),
+            plain,
+            budgeted,
+        })
+    }
+}
+
+/// The grants and experiments being served.
+#[derive(Debug)]
+pub struct Runtime {
+    /// The config they come from.
+    pub config: Config,
+    /// The grants by name.
+    pub grants: HashMap<String, Arc<Grant>>,
+    /// The ilab experiments by name.
+    pub ilab: HashMap<String, Arc<Experiment>>,
+    bearer: Option<Secret>,
+    stores: Stores,
+}
+
+impl Runtime {
+    /// The first runtime of a config.
+    pub async fn start(config: Config) -> Result<Self, Error> {
+        let bearer = bearer(&config)?;
+        let stores = Stores::open(&config.agent.store).await?;
+        Ok(Self::build(config, stores, bearer, None))
+    }
+
+    /// The runtime of a reloaded config; grants that did not change are carried over.
+    pub async fn reload(&self, config: Config) -> Result<Self, Error> {
+        let bearer = bearer(&config)?;
+        let stores = if config.agent.store == self.stores.url {
+            self.stores.clone()
+        } else {
+            tracing::warn!(
+                "agent.store changed: grants move to the new store (their tokens are fetched again there)"
+            );
+            Stores::open(&config.agent.store).await?
+        };
+        let same_store = config.agent.store == self.stores.url;
+        Ok(Self::build(
+            config,
+            stores,
+            bearer,
+            same_store.then_some(self),
+        ))
+    }
+
+    fn build(
+        config: Config,
+        stores: Stores,
+        bearer: Option<Secret>,
+        previous: Option<&Self>,
+    ) -> Self {
+        let mut grants = HashMap::new();
+        for (name, grant) in &config.grants {
+            let fingerprint = fingerprint(&format!("{grant:?}"), grant.secrets(), &config);
+            let kept = previous
+                .and_then(|p| p.grants.get(name))
+                .filter(|g| g.fingerprint == fingerprint);
+            let grant = match kept {
+                Some(kept) => Arc::clone(kept),
+                None => Arc::new(Grant::start(
+                    name,
+                    grant,
+                    &config.base_dir,
+                    Arc::clone(&stores.plain),
+                    fingerprint,
+                )),
+            };
+            grants.insert(name.clone(), grant);
+        }
+        let mut ilab = HashMap::new();
+        for (name, app) in &config.ilab {
+            let fingerprint = fingerprint(&format!("{app:?}"), app_secrets(app), &config);
+            let kept = previous
+                .and_then(|p| p.ilab.get(name))
+                .filter(|e| e.fingerprint == fingerprint);
+            let experiment = match kept {
+                Some(kept) => Arc::clone(kept),
+                None => Arc::new(Experiment::new(
+                    name,
+                    app,
+                    &config.base_dir,
+                    Arc::clone(&stores.budgeted),
+                    fingerprint,
+                )),
+            };
+            ilab.insert(name.clone(), experiment);
+        }
+        Self {
+            config,
+            grants,
+            ilab,
+            bearer,
+            stores,
+        }
+    }
+
+    /// The secret TCP requests must carry, if `listen.bearer_file` names one.
+    pub fn bearer(&self) -> Option<&Secret> {
+        self.bearer.as_ref()
+    }
+
+    /// What changed from `previous`, for the log: (added, changed, removed) names.
+    pub fn changes_from(&self, previous: &Self) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let mut added = Vec::new();
+        let mut changed = Vec::new();
+        let mut removed = Vec::new();
+        let ours = self
+            .grants
+            .iter()
+            .map(|(n, g)| (format!("grants.{n}"), g.fingerprint))
+            .chain(
+                self.ilab
+                    .iter()
+                    .map(|(n, e)| (format!("ilab.{n}"), e.fingerprint)),
+            );
+        let theirs: HashMap<String, [u8; 32]> = previous
+            .grants
+            .iter()
+            .map(|(n, g)| (format!("grants.{n}"), g.fingerprint))
+            .chain(
+                previous
+                    .ilab
+                    .iter()
+                    .map(|(n, e)| (format!("ilab.{n}"), e.fingerprint)),
+            )
+            .collect();
+        let mut seen = Vec::new();
+        for (name, print) in ours {
+            match theirs.get(&name) {
+                None => added.push(name.clone()),
+                Some(old) if *old != print => changed.push(name.clone()),
+                Some(_) => {}
+            }
+            seen.push(name);
+        }
+        for name in theirs.keys() {
+            if !seen.contains(name) {
+                removed.push(name.clone());
+            }
+        }
+        for list in [&mut added, &mut changed, &mut removed] {
+            list.sort();
+        }
+        (added, changed, removed)
+    }
+}
+
+/// The bearer secret of `listen.bearer_file`, read now (a reload reads it again).
+fn bearer(config: &Config) -> Result<Option<Secret>, Error> {
+    let Some(path) = &config.listen.bearer_file else {
+        return Ok(None);
+    };
+    let secret = SecretSource::File(path.clone()).resolve(&config.base_dir)?;
+    Ok(Some(Secret::new(secret)))
+}
+
+fn app_secrets(app: &IlabApp) -> Vec<(&'static str, &SecretSource)> {
+    vec![("secret", &app.secret)]
+}
+
+/// A digest of a grant's settings and its secrets' current values: equal digests mean
+/// the grant would be built the same. A secret that cannot be read counts as its error,
+/// so fixing it changes the digest.
+fn fingerprint(
+    settings: &str,
+    secrets: Vec<(&'static str, &SecretSource)>,
+    config: &Config,
+) -> [u8; 32] {
+    let mut digest = Sha256::new();
+    digest.update(settings.as_bytes());
+    for (field, source) in secrets {
+        digest.update([0]);
+        digest.update(field.as_bytes());
+        digest.update([0]);
+        match source.resolve(&config.base_dir) {
+            Ok(value) => digest.update(value.as_bytes()),
+            Err(error) => digest.update(format!("\u{1}{error}").as_bytes()),
+        }
+    }
+    digest.finalize().into()
+}
