@@ -174,10 +174,18 @@ impl Shared {
         rejected: Option<&Token>,
     ) -> Result<bool, Error> {
         let Some(stored) = self.store.load(&self.config.key).await? else {
+            // The record was removed under us (another holder evicted or replaced the
+            // grant): what we hold is the base of a new record, so the next
+            // compare-and-set creates it instead of conflicting for ever.
+            if let Some(entry) = current.filter(|e| e.generation() > 0) {
+                self.install_quietly(CachedToken::new(entry.token().clone(), 0, &self.policy));
+            }
             return Ok(false);
         };
         let ours = current.map_or(0, |e| e.generation());
-        if stored.generation <= ours && current.is_some() {
+        // Generations only grow, except when the key was removed and written anew: a
+        // stored generation below ours is such a new record, and it is the grant now.
+        if stored.generation == ours && current.is_some() {
             return Ok(false);
         }
         let entry = CachedToken::new(stored.token, stored.generation, &self.policy);
@@ -189,7 +197,7 @@ impl Shared {
         }
         // Not usable, but newer: it is the base of the next refresh (latest refresh
         // token and grant accounting).
-        if stored.generation > ours {
+        if stored.generation != ours {
             self.install_quietly(entry);
         }
         Ok(false)
