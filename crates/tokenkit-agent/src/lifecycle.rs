@@ -14,6 +14,7 @@
 use std::path::Path;
 
 use tokenkit_core::Error;
+use axum::serve::ListenerExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -49,6 +50,10 @@ pub async fn run(path: &Path) -> Result<(), Error> {
     }
     if let Some(addr) = tcp {
         let (listener, local) = listen::bind_tcp(addr).await?;
+        // Small answers, often on a kept-alive connection: no Nagle delay.
+        let listener = listener.tap_io(|stream| {
+            let _ = stream.set_nodelay(true);
+        });
         let router = api::router(state.clone(), Transport::Tcp(local));
         servers.spawn(serve(axum::serve(listener, router), stopped.clone()));
         println!("listening on http://{local}");
