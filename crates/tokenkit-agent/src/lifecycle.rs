@@ -13,8 +13,8 @@
 
 use std::path::Path;
 
-use tokenkit_core::Error;
 use axum::serve::ListenerExt;
+use tokenkit_core::Error;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio::task::JoinSet;

@@ -28,98 +28,104 @@ use axum::response::{IntoResponse, Response};
 use super::AgentState;
 use crate::stats::{Counter, Stats};
 
+/// Which rows a counter has: an experiment's fetches and refreshes happen inside its
+/// sessions' caches (its budget is the `ilab_refreshes_spent` gauge instead), and only
+/// experiments exchange tickets.
+#[derive(Clone, Copy, PartialEq)]
+enum Of {
+    Both,
+    Grants,
+    Experiments,
+}
+
 type Pick = fn(&Stats) -> &Counter;
 
-/// The first counters of [`COUNTERS`] count requests; the others, provider calls.
-const REQUEST_COUNTERS: usize = 4;
-
-const COUNTERS: [(&str, &str, Pick); 8] = [
+const COUNTERS: [(&str, &str, Of, Pick); 10] = [
     (
         "cache_hits_total",
         "Token requests answered from the cache at once.",
+        Of::Both,
         |s| &s.hits,
     ),
     (
         "cache_waits_total",
         "Token requests that waited for a fetch or a refresh.",
+        Of::Both,
         |s| &s.waits,
     ),
     (
         "request_errors_total",
         "Token requests answered with an error.",
+        Of::Both,
         |s| &s.errors,
     ),
     (
         "refused_total",
         "Refused tokens reported by callers.",
+        Of::Both,
         |s| &s.refused,
     ),
     (
         "fetches_total",
         "Fetches: logins, session starts, or tokens adopted from another process's login.",
+        Of::Grants,
         |s| &s.fetches,
     ),
-    ("fetch_failures_total", "Fetches that failed.", |s| {
-        &s.fetch_failures
-    }),
-    ("refreshes_total", "Refreshes and renewals.", |s| {
-        &s.refreshes
-    }),
+    (
+        "fetch_failures_total",
+        "Fetches that failed.",
+        Of::Grants,
+        |s| &s.fetch_failures,
+    ),
+    (
+        "refreshes_total",
+        "Refreshes and renewals.",
+        Of::Grants,
+        |s| &s.refreshes,
+    ),
     (
         "refresh_failures_total",
         "Refreshes and renewals that failed.",
+        Of::Grants,
         |s| &s.refresh_failures,
+    ),
+    (
+        "ilab_exchanges_total",
+        "Launch tickets exchanged for a session.",
+        Of::Experiments,
+        |s| &s.exchanges,
+    ),
+    (
+        "ilab_exchange_failures_total",
+        "Ticket exchanges that failed.",
+        Of::Experiments,
+        |s| &s.exchange_failures,
     ),
 ];
 
 pub async fn metrics(State(state): State<AgentState>) -> Response {
     let runtime = state.runtime();
-    let mut rows: Vec<(&str, &str, &Stats)> = runtime
-        .grants
-        .values()
-        .map(|g| (g.name.as_str(), g.platform, &*g.stats))
+    let mut grants: Vec<_> = runtime.grants.values().collect();
+    grants.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut experiments: Vec<_> = runtime.ilab.values().collect();
+    experiments.sort_by(|a, b| a.name.cmp(&b.name));
+    let rows: Vec<(&str, &str, &Stats, Of)> = grants
+        .iter()
+        .map(|g| (g.name.as_str(), g.platform, &*g.stats, Of::Grants))
         .chain(
-            runtime
-                .ilab
-                .values()
-                .map(|e| (e.name.as_str(), "ilab", &*e.stats)),
+            experiments
+                .iter()
+                .map(|e| (e.name.as_str(), "ilab", &*e.stats, Of::Experiments)),
         )
         .collect();
-    rows.sort_by_key(|(name, platform, _)| (*platform, *name));
+
     let mut out = String::new();
-    for (i, (metric, help, pick)) in COUNTERS.into_iter().enumerate() {
+    for (metric, help, of, pick) in COUNTERS {
         family(&mut out, metric, help, "counter");
-        for (name, platform, stats) in &rows {
-            // An experiment's fetches and refreshes happen inside its sessions' caches:
-            // its budget is the `ilab_refreshes_spent` gauge instead.
-            if i >= REQUEST_COUNTERS && *platform == "ilab" {
-                continue;
+        for (name, platform, stats, kind) in &rows {
+            if of == Of::Both || of == *kind {
+                sample(&mut out, metric, name, platform, pick(stats).get());
             }
-            sample(&mut out, metric, name, platform, pick(stats).get());
-        }
-    }
-    let ilab_counters: [(&str, &str, Pick); 2] = [
-        (
-            "ilab_exchanges_total",
-            "Launch tickets exchanged for a session.",
-            |s| &s.exchanges,
-        ),
-        (
-            "ilab_exchange_failures_total",
-            "Ticket exchanges that failed.",
-            |s| &s.exchange_failures,
-        ),
-    ];
-    for (metric, help, pick) in ilab_counters {
-        family(&mut out, metric, help, "counter");
-        for experiment in runtime.ilab.values() {
-            sample(
-                &mut out,
-                metric,
-                &experiment.name,
-                "ilab",
-                pick(&experiment.stats).get(),
-            );
         }
     }
     family(
@@ -128,54 +134,44 @@ pub async fn metrics(State(state): State<AgentState>) -> Response {
         "Seconds the grant's current token has left.",
         "gauge",
     );
-    for grant in runtime.grants.values() {
-        if let Ok(cache) = grant.cache()
-            && let Some(entry) = cache.subscribe().borrow().clone()
-        {
+    for grant in &grants {
+        let current = grant
+            .cache()
+            .ok()
+            .and_then(|c| c.subscribe().borrow().clone());
+        if let Some(entry) = current {
+            let left = entry.token().remaining().as_secs();
             sample(
                 &mut out,
                 "token_expires_in_seconds",
                 &grant.name,
                 grant.platform,
-                entry.token().remaining().as_secs(),
+                left,
             );
         }
     }
+    let sessions: Vec<_> = experiments
+        .iter()
+        .filter_map(|e| Some((e.name.as_str(), e.registry().ok()?.sessions())))
+        .collect();
     family(
         &mut out,
         "ilab_sessions",
         "Live sessions of the experiment.",
         "gauge",
     );
+    for (name, live) in &sessions {
+        sample(&mut out, "ilab_sessions", name, "ilab", live.len() as u64);
+    }
     family(
         &mut out,
         "ilab_refreshes_spent",
         "Refreshes spent of the live sessions' budgets (2 each).",
         "gauge",
     );
-    for experiment in runtime.ilab.values() {
-        let Ok(registry) = experiment.registry() else {
-            continue;
-        };
-        let sessions = registry.sessions();
-        let spent: u64 = sessions
-            .iter()
-            .map(|s| u64::from(s.refreshes_spent()))
-            .sum();
-        sample(
-            &mut out,
-            "ilab_sessions",
-            &experiment.name,
-            "ilab",
-            sessions.len() as u64,
-        );
-        sample(
-            &mut out,
-            "ilab_refreshes_spent",
-            &experiment.name,
-            "ilab",
-            spent,
-        );
+    for (name, live) in &sessions {
+        let spent = live.iter().map(|s| u64::from(s.refreshes_spent())).sum();
+        sample(&mut out, "ilab_refreshes_spent", name, "ilab", spent);
     }
     let mut response = (StatusCode::OK, out).into_response();
     response.headers_mut().insert(
