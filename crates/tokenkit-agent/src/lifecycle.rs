@@ -1,9 +1,9 @@
 //! Start, reload, drain.
 //!
-//! - **Start**: read the config, open the store, start every grant's keeper (which
-//!   fetches the first tokens in the background), bind, print one `listening on …` line
-//!   per address, serve. Requests that come before a grant's first token wait for it
-//!   (at most `agent.wait_ms`).
+//! - **Start**: read the config, bind every listener, open the store, start every
+//!   grant's keeper (which fetches the first tokens in the background), print one
+//!   `listening on …` line per address, serve. Requests that come before a grant's
+//!   first token wait for it (at most `agent.wait_ms`).
 //! - **`SIGHUP`**: read the config again. Unchanged grants keep their caches; changed
 //!   ones are rebuilt over the same store and adopt its tokens; new ones start; removed
 //!   ones stop. A config that does not load is refused with the reason on stderr, and the
@@ -36,20 +36,37 @@ pub async fn run(path: &Path) -> Result<(), Error> {
     let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
 
-    let state = AgentState::new(Runtime::start(config).await?);
+    // Every listener is bound before any grant starts: an agent that cannot listen (a
+    // port in use, another agent on the socket) calls no platform, announces no
+    // address and leaves no socket behind.
+    let unix = match unix {
+        Some(path) => {
+            let path = listen::absolute(&path);
+            Some((listen::bind_unix(&path)?, path))
+        }
+        None => None,
+    };
+    let socket = unix.as_ref().map(|(_, path)| path.clone());
+    let tcp = match tcp {
+        Some(addr) => Some(
+            listen::bind_tcp(addr)
+                .await
+                .inspect_err(|_| remove(socket.as_deref()))?,
+        ),
+        None => None,
+    };
+    let runtime = Runtime::start(config)
+        .await
+        .inspect_err(|_| remove(socket.as_deref()))?;
+    let state = AgentState::new(runtime);
     let (stop, stopped) = watch::channel(false);
     let mut servers = JoinSet::new();
-    let mut socket = None;
-    if let Some(path) = unix {
-        let path = listen::absolute(&path);
-        let listener = listen::bind_unix(&path)?;
+    if let Some((listener, path)) = unix {
         let router = api::router(state.clone(), Transport::Unix);
         servers.spawn(serve(axum::serve(listener, router), stopped.clone()));
         println!("listening on unix:{}", path.display());
-        socket = Some(path);
     }
-    if let Some(addr) = tcp {
-        let (listener, local) = listen::bind_tcp(addr).await?;
+    if let Some((listener, local)) = tcp {
         // Small answers, often on a kept-alive connection: no Nagle delay.
         let listener = listener.tap_io(|stream| {
             let _ = stream.set_nodelay(true);
@@ -76,10 +93,15 @@ pub async fn run(path: &Path) -> Result<(), Error> {
     if drained.is_err() {
         tracing::warn!("requests still in progress after the drain time: stopping anyway");
     }
+    remove(socket.as_deref());
+    Ok(())
+}
+
+/// Removes the agent's socket file, if it has one.
+fn remove(socket: Option<&Path>) {
     if let Some(path) = socket {
         let _ = std::fs::remove_file(path);
     }
-    Ok(())
 }
 
 /// Serves until `stopped` turns true, then finishes the requests in progress.

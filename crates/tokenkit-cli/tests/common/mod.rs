@@ -14,9 +14,18 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    // Not every test file starts a sandbox without arguments.
+    #[allow(dead_code)]
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A sandbox with more arguments of `tokenkit sandbox` (`--ac-ttl 8`,
+    /// `--latency-ms 300`, …).
+    pub fn start_with(args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tokenkit"))
             .args(["sandbox", "--addr", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
