@@ -117,10 +117,10 @@ fn distinct(seen: &[Seen]) -> Vec<Seen> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn refresh_ahead_renews_once_per_lifetime_and_no_client_waits() {
     // ac's policy refreshes ahead at min(300 s, 20 % of the lifetime) and makes callers
-    // wait from a quarter of that before expiry: with 10 s tokens the keeper renews
-    // 2 s before expiry, and only a renewal still missing 1.5 s later would make a
-    // caller wait (`RefreshPolicy::margins`).
-    const TTL: i64 = 10;
+    // wait from a quarter of that before expiry: with 15 s tokens the keeper renews
+    // 3 s before expiry, and only a renewal still missing 2.25 s later (on a loaded
+    // machine) would make a caller wait (`RefreshPolicy::margins`).
+    const TTL: i64 = 15;
     let sandbox = Sandbox::start_with(&["--ac-ttl", &TTL.to_string()]);
     let agent = Agent::start(
         "ahead",
