@@ -154,7 +154,13 @@ mod tests {
                 "unavailable",
             ),
             (
-                Error::rejected("ac", "10001", "用户名或密码错误", "wrong password", false),
+                Error::rejected(
+                    "ac",
+                    "10009",
+                    "无接口访问权限",
+                    "no permission to access the interface",
+                    false,
+                ),
                 StatusCode::BAD_GATEWAY,
                 "platform_error",
             ),
