@@ -12,7 +12,9 @@
 //! - the ilab budget of two refreshes never wasted: sessions from launch tickets,
 //!   refreshed only when used;
 //! - refusal recovery: `POST …/refused` with the token a platform refused renews it
-//!   once for all callers.
+//!   once for all callers;
+//! - ilab results delivered exactly once: kept pending in the store until the platform
+//!   acknowledged them, delivered later, or by the user's next launch.
 //!
 //! The parts: [`config`] (the TOML file), [`api`] (the HTTP routes and their answers),
 //! [`protect`] (who may ask), [`lifecycle`] (start, `SIGHUP` reload, `SIGTERM` drain).

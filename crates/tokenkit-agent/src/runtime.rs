@@ -58,22 +58,22 @@ impl Runtime {
     /// The first runtime of a config.
     pub async fn start(config: Config) -> Result<Self, Error> {
         let bearer = bearer(&config)?;
-        let stores = Stores::open(&config.agent.store).await?;
+        let stores = Stores::open(&config.store_url()).await?;
         Ok(Self::build(config, stores, bearer, None))
     }
 
     /// The runtime of a reloaded config; grants that did not change are carried over.
     pub async fn reload(&self, config: Config) -> Result<Self, Error> {
         let bearer = bearer(&config)?;
-        let stores = if config.agent.store == self.stores.url {
+        let stores = if config.store_url() == self.stores.url {
             self.stores.clone()
         } else {
             tracing::warn!(
                 "agent.store changed: grants move to the new store (their tokens are fetched again there)"
             );
-            Stores::open(&config.agent.store).await?
+            Stores::open(&config.store_url()).await?
         };
-        let same_store = config.agent.store == self.stores.url;
+        let same_store = config.store_url() == self.stores.url;
         Ok(Self::build(
             config,
             stores,
@@ -108,7 +108,8 @@ impl Runtime {
         }
         let mut ilab = HashMap::new();
         for (name, app) in &config.ilab {
-            let fingerprint = fingerprint(&format!("{app:?}"), app_secrets(app), &config);
+            let settings = format!("{app:?} flush_ms={}", config.agent.flush_ms);
+            let fingerprint = fingerprint(&settings, app_secrets(app), &config);
             let kept = previous
                 .and_then(|p| p.ilab.get(name))
                 .filter(|e| e.fingerprint == fingerprint);
@@ -119,6 +120,7 @@ impl Runtime {
                     app,
                     &config.base_dir,
                     Arc::clone(&stores.budgeted),
+                    config.agent.flush(),
                     fingerprint,
                 )),
             };

@@ -238,6 +238,24 @@ impl SessionRegistry {
             .map(|session| Reporter::for_session(&self.client, session))
     }
 
+    /// A reporter of user `un`'s results: through the user's session (resumed from the
+    /// store if need be); with no grant of the user anywhere, or only one that is over,
+    /// a reporter over the user's key whose records are kept pending, undeliverable
+    /// until the user relaunches (the relaunched session delivers them: see
+    /// [`SessionRegistry::flush_pending`]). So a result handed over is never lost.
+    pub async fn reporter_for(&self, un: &str) -> Result<Reporter, Error> {
+        match self.session(un).await {
+            Ok(session) => Ok(Reporter::for_session(&self.client, session)),
+            Err(error) if error.is_reauth_required() => {
+                Ok(
+                    Reporter::resume(&self.client, Arc::clone(&self.store), &self.key(un))
+                        .username(un),
+                )
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// Delivers every pending result in the registry's store: through the user's
     /// session when there is one, else by resuming the grant kept in the store (a
     /// shared store holds the grants of the fleet's other processes and of a process

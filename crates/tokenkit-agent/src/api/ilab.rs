@@ -62,6 +62,8 @@ pub async fn launch(
     let waited = detached(None, async move {
         let session = registry(&owner)?.launch(ticket).await?;
         let token = session.token().await?.to_owned_token();
+        // Results the user's earlier grant could not deliver wait for this one.
+        owner.deliver_pending(session.un());
         Ok((session, token))
     })
     .await;
@@ -130,7 +132,7 @@ pub async fn refused(
     answer_waited(&experiment.stats, &experiment.name, PLATFORM, waited)
 }
 
-fn experiment<'a>(
+pub(super) fn experiment<'a>(
     experiments: &'a std::collections::HashMap<String, Arc<Experiment>>,
     app: &str,
 ) -> Result<&'a Arc<Experiment>, Response> {
@@ -146,7 +148,7 @@ fn experiment<'a>(
     Ok(experiment)
 }
 
-fn registry(experiment: &Experiment) -> Result<&SessionRegistry, Error> {
+pub(super) fn registry(experiment: &Experiment) -> Result<&SessionRegistry, Error> {
     experiment.registry().map_err(Clone::clone)
 }
 

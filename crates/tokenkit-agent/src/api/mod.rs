@@ -7,6 +7,8 @@
 //! | `POST /v1/ilab/{app}/sessions` `{"ticket": "…"}` or `{"launch_url": "…"}` | 201: the user's identity and token |
 //! | `GET /v1/ilab/{app}/sessions/{un}/token` | the user's token |
 //! | `POST /v1/ilab/{app}/sessions/{un}/refused` `{"token": "…"}` | as for grants |
+//! | `POST /v1/ilab/{app}/sessions/{un}/results` (a §1.4 record) | the record delivered exactly once, or where it is kept |
+//! | `DELETE /v1/ilab/{app}/sessions/{un}/results/{originId}` | a kept record, taken back by the application |
 //! | `GET /v1/health` | each grant: `ok`, `starting`, `degraded`, `reauth_required`, `misconfigured` |
 //! | `GET /metrics` | counters and gauges per grant |
 //!
@@ -25,6 +27,7 @@ mod grants;
 mod health;
 mod ilab;
 mod metrics;
+mod results;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -77,6 +80,14 @@ pub fn router(state: AgentState, transport: Transport) -> Router {
         .route("/v1/ilab/{app}/sessions", post(ilab::launch))
         .route("/v1/ilab/{app}/sessions/{un}/token", get(ilab::token))
         .route("/v1/ilab/{app}/sessions/{un}/refused", post(ilab::refused))
+        .route(
+            "/v1/ilab/{app}/sessions/{un}/results",
+            post(results::upload),
+        )
+        .route(
+            "/v1/ilab/{app}/sessions/{un}/results/{origin_id}",
+            axum::routing::delete(results::discard),
+        )
         .route("/v1/health", get(health::health))
         .route_layer(axum::middleware::from_fn(protect::require_agent_header));
     Router::new()

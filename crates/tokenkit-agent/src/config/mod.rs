@@ -10,6 +10,7 @@
 //! [agent]
 //! store = "file:/var/lib/tokenkit"    # memory: (default), file:PATH, redis://…
 //! wait_ms = 10000                     # how long a request waits for a token
+//! flush_ms = 30000                    # how often pending ilab results are delivered
 //!
 //! [grants.hpc]
 //! platform = "ac"
@@ -95,6 +96,10 @@ pub struct Settings {
     /// How long `SIGTERM` lets requests in progress finish, in milliseconds.
     #[serde(default = "default_drain_ms")]
     pub drain_ms: u64,
+    /// How often the ilab results still pending in the store are delivered, in
+    /// milliseconds.
+    #[serde(default = "default_flush_ms")]
+    pub flush_ms: u64,
 }
 
 fn default_store() -> String {
@@ -109,12 +114,17 @@ fn default_drain_ms() -> u64 {
     10_000
 }
 
+fn default_flush_ms() -> u64 {
+    30_000
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
             store: default_store(),
             wait_ms: default_wait_ms(),
             drain_ms: default_drain_ms(),
+            flush_ms: default_flush_ms(),
         }
     }
 }
@@ -128,6 +138,11 @@ impl Settings {
     /// How long draining may take.
     pub fn drain(&self) -> Duration {
         Duration::from_millis(self.drain_ms)
+    }
+
+    /// How often pending ilab results are delivered.
+    pub fn flush(&self) -> Duration {
+        Duration::from_millis(self.flush_ms)
     }
 }
 
@@ -177,6 +192,17 @@ impl Config {
         }
     }
 
+    /// `agent.store` with a relative `file:` directory taken from the config file's
+    /// directory, as every other path of the config is.
+    pub fn store_url(&self) -> String {
+        match self.agent.store.trim().strip_prefix("file:") {
+            Some(dir) if !dir.is_empty() && Path::new(dir).is_relative() => {
+                format!("file:{}", self.base_dir.join(dir).display())
+            }
+            _ => self.agent.store.clone(),
+        }
+    }
+
     /// `path` as the config means it (relative to its directory).
     pub fn path(&self, path: &Path) -> PathBuf {
         self.base_dir.join(path)
@@ -213,6 +239,9 @@ impl Config {
         }
         if self.agent.wait_ms == 0 {
             return Err(Error::config("agent.wait_ms must be at least 1"));
+        }
+        if self.agent.flush_ms < 100 {
+            return Err(Error::config("agent.flush_ms must be at least 100"));
         }
         for name in self.grants.keys().chain(self.ilab.keys()) {
             check_name(name)?;

@@ -155,3 +155,16 @@ mod props {
         }
     }
 }
+
+#[test]
+fn a_relative_file_store_is_taken_from_the_config_directory() {
+    let relative = parse(&format!("[agent]\nstore = \"file:grants\"\n{AC}")).expect("parses");
+    assert_eq!(relative.store_url(), "file:/etc/tokenkit/grants");
+    let absolute = parse(&format!("[agent]\nstore = \"file:/var/lib/t\"\n{AC}")).expect("parses");
+    assert_eq!(absolute.store_url(), "file:/var/lib/t");
+    let redis = parse(&format!(
+        "[agent]\nstore = \"redis://127.0.0.1:6379/0\"\n{AC}"
+    ))
+    .expect("parses");
+    assert_eq!(redis.store_url(), "redis://127.0.0.1:6379/0");
+}
