@@ -59,6 +59,7 @@ impl Experiment {
             Ok(registry) => Some(tokio::spawn(flush_every_so_often(
                 name.to_owned(),
                 Arc::clone(registry),
+                Arc::clone(&stats),
                 flush_every,
             ))),
             Err(error) => {
@@ -88,6 +89,7 @@ impl Experiment {
             return;
         };
         let (registry, un, name) = (Arc::clone(registry), un.to_owned(), self.name.clone());
+        let stats = Arc::clone(&self.stats);
         tokio::spawn(async move {
             let flushed = match registry.reporter_for(&un).await {
                 Ok(reporter) => reporter.flush().await,
@@ -95,6 +97,7 @@ impl Experiment {
             };
             match flushed {
                 Ok(report) if !report.delivered.is_empty() => {
+                    stats.results_delivered.add_n(report.delivered.len());
                     tracing::info!(ilab = %name, delivered = report.delivered.len(), "pending results delivered after a launch");
                 }
                 Ok(_) => {}
@@ -115,7 +118,12 @@ impl Drop for Experiment {
 }
 
 /// Every `every`, the pending results of the experiment's users, oldest first.
-async fn flush_every_so_often(name: String, registry: Arc<SessionRegistry>, every: Duration) {
+async fn flush_every_so_often(
+    name: String,
+    registry: Arc<SessionRegistry>,
+    stats: Arc<Stats>,
+    every: Duration,
+) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -123,6 +131,7 @@ async fn flush_every_so_often(name: String, registry: Arc<SessionRegistry>, ever
         match registry.flush_pending(Retry::default()).await {
             Ok(reports) => {
                 let delivered: usize = reports.iter().map(|r| r.delivered.len()).sum();
+                stats.results_delivered.add_n(delivered);
                 if delivered > 0 {
                     tracing::info!(ilab = %name, delivered, "pending results delivered");
                 }

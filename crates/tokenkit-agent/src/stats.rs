@@ -30,6 +30,10 @@ pub struct Stats {
     pub exchanges: Counter,
     /// ilab: exchanges that failed.
     pub exchange_failures: Counter,
+    /// ilab: results the platform acknowledged (at once, or later from the store).
+    pub results_delivered: Counter,
+    /// ilab: results answered as kept in the store (pending, undeliverable, refused).
+    pub results_kept: Counter,
     last_error: Mutex<Option<LastError>>,
 }
 
@@ -41,6 +45,11 @@ impl Counter {
     /// Adds one.
     pub fn add(&self) {
         self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds `n`.
+    pub fn add_n(&self, n: usize) {
+        self.0.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// The count.

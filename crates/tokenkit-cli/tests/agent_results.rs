@@ -73,6 +73,9 @@ async fn a_result_is_delivered_once_with_the_session_filled_in() {
     assert_eq!(stored[0]["originId"], origin_id.as_str());
     assert_eq!(stored[0]["username"], "u1");
     assert_eq!(sandbox.count("ilab.data_upload"), 1);
+    let metrics = agent.metrics().await;
+    assert_eq!(metrics.get("ilab_results_delivered_total", "demo"), 1);
+    assert_eq!(metrics.get("ilab_results_kept_total", "demo"), 0);
 
     // A record the platform would refuse is refused by the agent first, naming the field.
     let bad = upload(&agent, "u1", &json!({"title": "t"})).await;
@@ -132,6 +135,9 @@ async fn a_result_of_a_user_without_a_grant_waits_for_the_launch_then_is_deliver
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(records(&sandbox).len(), 1, "delivered once");
     assert_eq!(sandbox.count("ilab.data_upload"), 1);
+    let metrics = agent.metrics().await;
+    assert_eq!(metrics.get("ilab_results_kept_total", "demo"), 2);
+    assert_eq!(metrics.get("ilab_results_delivered_total", "demo"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

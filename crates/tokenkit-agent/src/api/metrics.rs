@@ -11,7 +11,8 @@
 //! - `tokenkit_agent_fetches_total`, `tokenkit_agent_fetch_failures_total`: logins (ac),
 //!   session starts (bo), including tokens adopted from another process's login;
 //! - `tokenkit_agent_refreshes_total`, `tokenkit_agent_refresh_failures_total`;
-//! - `tokenkit_agent_ilab_exchanges_total`, `tokenkit_agent_ilab_exchange_failures_total`.
+//! - `tokenkit_agent_ilab_exchanges_total`, `tokenkit_agent_ilab_exchange_failures_total`;
+//! - `tokenkit_agent_ilab_results_delivered_total`, `tokenkit_agent_ilab_results_kept_total`.
 //!
 //! Gauges: `tokenkit_agent_token_expires_in_seconds` (per grant with a token),
 //! `tokenkit_agent_ilab_sessions`, and `tokenkit_agent_ilab_refreshes_spent` (of the
@@ -40,7 +41,7 @@ enum Of {
 
 type Pick = fn(&Stats) -> &Counter;
 
-const COUNTERS: [(&str, &str, Of, Pick); 10] = [
+const COUNTERS: [(&str, &str, Of, Pick); 12] = [
     (
         "cache_hits_total",
         "Token requests answered from the cache at once.",
@@ -100,6 +101,18 @@ const COUNTERS: [(&str, &str, Of, Pick); 10] = [
         "Ticket exchanges that failed.",
         Of::Experiments,
         |s| &s.exchange_failures,
+    ),
+    (
+        "ilab_results_delivered_total",
+        "Results the platform acknowledged, at once or later from the store.",
+        Of::Experiments,
+        |s| &s.results_delivered,
+    ),
+    (
+        "ilab_results_kept_total",
+        "Results answered as kept in the store (pending, undeliverable or refused).",
+        Of::Experiments,
+        |s| &s.results_kept,
     ),
 ];
 

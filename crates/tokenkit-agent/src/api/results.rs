@@ -59,6 +59,13 @@ pub async fn upload(
     .await;
     match waited {
         Waited::Done(Ok((Ok(receipt), others))) => {
+            experiment.stats.results_delivered.add();
+            if let Some(Ok(report)) = &others {
+                experiment
+                    .stats
+                    .results_delivered
+                    .add_n(report.delivered.len());
+            }
             let (delivered, failed) = match others {
                 Some(Ok(report)) => (
                     report
@@ -79,7 +86,12 @@ pub async fn upload(
             });
             answer::json_response(StatusCode::OK, &body)
         }
-        Waited::Done(Ok((Err(failed), _))) => not_delivered(&failed),
+        Waited::Done(Ok((Err(failed), _))) => {
+            if failed.failure() != Failure::NotKept {
+                experiment.stats.results_kept.add();
+            }
+            not_delivered(&failed)
+        }
         Waited::Done(Err(error)) => answer::failure(&error),
         Waited::TimedOut(wait) => answer::still_waiting(wait),
     }
