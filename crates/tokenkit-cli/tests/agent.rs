@@ -86,7 +86,7 @@ async fn a_concurrent_burst_over_tcp_makes_one_access_key_login() {
 }
 
 /// A token as a client saw it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Seen {
     expires_at: String,
     token: String,
