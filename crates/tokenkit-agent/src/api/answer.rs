@@ -80,17 +80,22 @@ pub fn still_waiting(waited: Duration) -> Response {
          fetching, retry",
         waited.as_secs_f64()
     );
-    let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &message);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    response
+    with_status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &json!({ "error": { "kind": "unavailable", "message": message } }),
+    )
 }
 
 /// A tokenkit error as an answer (its text holds no secret).
 pub fn failure(error: &Error) -> Response {
     let (status, kind) = classify(error);
-    let mut body = json!({ "error": { "kind": kind, "message": error.to_string() } });
+    with_status(status, &error_body(error, kind, error.to_string()))
+}
+
+/// `{"error": {...}}` of `kind` with `message`, and the platform, its code and its
+/// message when `error` has them.
+pub fn error_body(error: &Error, kind: &str, message: String) -> Value {
+    let mut body = json!({ "error": { "kind": kind, "message": message } });
     if let Some(platform) = error.platform() {
         body["error"]["platform"] = json!(platform);
     }
@@ -100,7 +105,12 @@ pub fn failure(error: &Error) -> Response {
     if let Some(message) = error.platform_message() {
         body["error"]["platform_message"] = json!(message);
     }
-    let mut response = json_response(status, &body);
+    body
+}
+
+/// A JSON answer of `status`; a 503 says when to retry (`Retry-After: 1`).
+pub fn with_status(status: StatusCode, body: &Value) -> Response {
+    let mut response = json_response(status, body);
     if status == StatusCode::SERVICE_UNAVAILABLE {
         response
             .headers_mut()

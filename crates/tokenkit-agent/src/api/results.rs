@@ -141,27 +141,9 @@ fn not_delivered(failed: &UploadError) -> Response {
         Failure::Refused => (StatusCode::BAD_GATEWAY, "platform_error"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
     };
-    let mut body = error_body(failed, kind);
+    let mut body = answer::error_body(failed.error(), kind, failed.to_string());
     body["result"] = failed_json(failed);
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        return with_retry_after(answer::json_response(status, &body));
-    }
-    answer::json_response(status, &body)
-}
-
-fn error_body(failed: &UploadError, kind: &str) -> Value {
-    let error = failed.error();
-    let mut body = json!({ "error": { "kind": kind, "message": failed.to_string() } });
-    if let Some(platform) = error.platform() {
-        body["error"]["platform"] = json!(platform);
-    }
-    if let Some(code) = error.platform_code() {
-        body["error"]["code"] = json!(code);
-    }
-    if let Some(message) = error.platform_message() {
-        body["error"]["platform_message"] = json!(message);
-    }
-    body
+    answer::with_status(status, &body)
 }
 
 /// A record that was not delivered, whole: never dropped silently.
@@ -177,12 +159,4 @@ fn failed_json(failed: &UploadError) -> Value {
         "error": failed.to_string(),
         "record": failed.record().to_json(),
     })
-}
-
-fn with_retry_after(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from_static("1"),
-    );
-    response
 }
