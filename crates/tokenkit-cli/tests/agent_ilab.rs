@@ -24,13 +24,7 @@ async fn a_session_spends_its_two_refreshes_then_asks_for_a_relaunch() {
         Setup::unix().table(ilab_app("demo", &sandbox.base_url())),
     );
     let (ticket, _) = ilab_ticket(&sandbox, "u1", "User One");
-    let launched = agent
-        .post(
-            Via::Unix,
-            "/v1/ilab/demo/sessions",
-            &json!({"ticket": ticket}),
-        )
-        .await;
+    let launched = agent.launch(Via::Unix, "demo", &ticket).await;
     assert_eq!(launched.status, 201, "{}", launched.summary());
     assert_eq!(launched.body["un"], "u1");
     assert_eq!(launched.body["dis"], "User One");

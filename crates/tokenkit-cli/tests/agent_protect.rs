@@ -270,13 +270,7 @@ async fn no_token_and_no_secret_reaches_stderr_even_at_debug_level() {
     assert_eq!(wrong.status, 409, "{}", wrong.summary());
     assert_eq!(wrong.kind(), "reauth_required");
     let (ticket, encoded) = ilab_ticket(&sandbox, "u1", "User One");
-    let launched = agent
-        .post(
-            Via::Tcp,
-            "/v1/ilab/demo/sessions",
-            &json!({"ticket": ticket}),
-        )
-        .await;
+    let launched = agent.launch(Via::Tcp, "demo", &ticket).await;
     assert_eq!(launched.status, 201, "{}", launched.summary());
     tokens.push(launched.access_token());
     tokens.push(

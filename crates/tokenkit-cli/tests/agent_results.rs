@@ -41,13 +41,7 @@ fn setup(sandbox: &Sandbox, store: &str) -> Setup {
 
 async fn launch(agent: &Agent, sandbox: &Sandbox, un: &str) {
     let (ticket, _) = ilab_ticket(sandbox, un, "User");
-    let launched = agent
-        .post(
-            Via::Unix,
-            "/v1/ilab/demo/sessions",
-            &json!({"ticket": ticket}),
-        )
-        .await;
+    let launched = agent.launch(Via::Unix, "demo", &ticket).await;
     assert_eq!(launched.status, 201, "{}", launched.summary());
 }
 

@@ -141,6 +141,13 @@ impl Api {
             .await
     }
 
+    /// `POST /v1/ilab/{app}/sessions` with a launch ticket.
+    pub async fn launch(&self, via: Via, app: &str, ticket: &str) -> Reply {
+        let body = serde_json::json!({ "ticket": ticket });
+        self.post(via, &format!("/v1/ilab/{app}/sessions"), &body)
+            .await
+    }
+
     /// The body of `GET /v1/health` (over the socket if there is one).
     pub async fn health(&self) -> Value {
         let reply = self.get(self.default_via(), "/v1/health").await;
