@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use tokenkit_core::{AccessToken, CachedToken, TokenCache};
 
-use super::{AgentState, Waited, answer, detached, json_body};
+use super::{AgentState, Handled, Waited, answer, detached, json_body};
 use crate::grant::Grant;
 use crate::stats::Stats;
 
@@ -32,15 +32,12 @@ impl Refused {
     }
 }
 
-pub async fn token(State(state): State<AgentState>, Path(name): Path<String>) -> Response {
+pub async fn token(State(state): State<AgentState>, Path(name): Path<String>) -> Handled {
     let runtime = state.runtime();
-    let (grant, cache) = match grant(&runtime.grants, &name) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (grant, cache) = grant(&runtime.grants, &name)?;
     if let Some(token) = cache.cached() {
         grant.stats.hits.add();
-        return answer::token(&grant.name, grant.platform, &token);
+        return Ok(answer::token(&grant.name, grant.platform, &token));
     }
     grant.stats.waits.add();
     let cache = Arc::clone(cache);
@@ -49,23 +46,17 @@ pub async fn token(State(state): State<AgentState>, Path(name): Path<String>) ->
         cache.token().await.map(|t| t.to_arc())
     })
     .await;
-    answer_with(grant, waited)
+    Ok(answer_with(grant, waited))
 }
 
 pub async fn refused(
     State(state): State<AgentState>,
     Path(name): Path<String>,
     body: Bytes,
-) -> Response {
+) -> Handled {
     let runtime = state.runtime();
-    let (grant, cache) = match grant(&runtime.grants, &name) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let refused = match Refused::parse(&body) {
-        Ok(refused) => refused,
-        Err(response) => return response,
-    };
+    let (grant, cache) = grant(&runtime.grants, &name)?;
+    let refused = Refused::parse(&body)?;
     grant.stats.refused.add();
     let cache = Arc::clone(cache);
     let wait = runtime.config.agent.wait();
@@ -73,7 +64,7 @@ pub async fn refused(
         cache.refused(&refused).await.map(|t| t.to_arc())
     })
     .await;
-    answer_with(grant, waited)
+    Ok(answer_with(grant, waited))
 }
 
 /// The grant and its cache, or the answer saying why there is none.

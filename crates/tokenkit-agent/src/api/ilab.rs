@@ -12,7 +12,7 @@ use tokenkit_core::{Error, Token};
 use tokenkit_ilab::{Session, SessionRegistry, Ticket};
 
 use super::grants::{Refused, answer_waited};
-use super::{AgentState, Waited, answer, detached, json_body};
+use super::{AgentState, Handled, Waited, answer, detached, json_body};
 use crate::ilab_app::Experiment;
 
 const PLATFORM: &str = "ilab";
@@ -45,16 +45,10 @@ pub async fn launch(
     State(state): State<AgentState>,
     Path(app): Path<String>,
     body: Bytes,
-) -> Response {
+) -> Handled {
     let runtime = state.runtime();
-    let experiment = match experiment(&runtime.ilab, &app) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let ticket = match json_body::<Launch>(&body).and_then(Launch::ticket) {
-        Ok(ticket) => ticket,
-        Err(response) => return response,
-    };
+    let experiment = experiment(&runtime.ilab, &app)?;
+    let ticket = json_body::<Launch>(&body).and_then(Launch::ticket)?;
     experiment.stats.exchanges.add();
     let owner = Arc::clone(experiment);
     // A ticket is single use: the exchange runs to its end even if the caller goes;
@@ -67,7 +61,7 @@ pub async fn launch(
         Ok((session, token))
     })
     .await;
-    match waited {
+    Ok(match waited {
         Waited::Done(Ok((session, token))) => launched(&experiment.name, &session, &token),
         Waited::Done(Err(error)) => {
             experiment.stats.exchange_failures.add();
@@ -75,18 +69,15 @@ pub async fn launch(
             answer::failure(&error)
         }
         Waited::TimedOut(wait) => answer::still_waiting(wait),
-    }
+    })
 }
 
 pub async fn token(
     State(state): State<AgentState>,
     Path((app, un)): Path<(String, String)>,
-) -> Response {
+) -> Handled {
     let runtime = state.runtime();
-    let experiment = match experiment(&runtime.ilab, &app) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let experiment = experiment(&runtime.ilab, &app)?;
     let stats = &experiment.stats;
     if let Some(token) = registry(experiment)
         .ok()
@@ -94,7 +85,7 @@ pub async fn token(
         .and_then(|session| session.cache().cached())
     {
         stats.hits.add();
-        return answer::token(&experiment.name, PLATFORM, &token);
+        return Ok(answer::token(&experiment.name, PLATFORM, &token));
     }
     stats.waits.add();
     let owner = Arc::clone(experiment);
@@ -104,23 +95,17 @@ pub async fn token(
         session.token().await.map(|t| t.to_arc())
     })
     .await;
-    answer_waited(stats, &experiment.name, PLATFORM, waited)
+    Ok(answer_waited(stats, &experiment.name, PLATFORM, waited))
 }
 
 pub async fn refused(
     State(state): State<AgentState>,
     Path((app, un)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Handled {
     let runtime = state.runtime();
-    let experiment = match experiment(&runtime.ilab, &app) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let refused = match Refused::parse(&body) {
-        Ok(refused) => refused,
-        Err(response) => return response,
-    };
+    let experiment = experiment(&runtime.ilab, &app)?;
+    let refused = Refused::parse(&body)?;
     experiment.stats.refused.add();
     let owner = Arc::clone(experiment);
     let wait = runtime.config.agent.wait();
@@ -129,7 +114,12 @@ pub async fn refused(
         session.cache().refused(&refused).await.map(|t| t.to_arc())
     })
     .await;
-    answer_waited(&experiment.stats, &experiment.name, PLATFORM, waited)
+    Ok(answer_waited(
+        &experiment.stats,
+        &experiment.name,
+        PLATFORM,
+        waited,
+    ))
 }
 
 pub(super) fn experiment<'a>(

@@ -102,6 +102,10 @@ pub fn router(state: AgentState, transport: Transport) -> Router {
         .with_state(state)
 }
 
+/// What a handler answers: an early answer (a lookup or body that fails) is the `Err`,
+/// so handlers can use `?`; both sides are sent as they are.
+pub type Handled = Result<Response, Response>;
+
 /// How a detached piece of work ended for the caller who waited for it.
 pub enum Waited<T> {
     /// It finished.

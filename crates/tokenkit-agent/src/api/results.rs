@@ -28,22 +28,17 @@ use serde_json::{Value, json};
 use tokenkit_ilab::{ExperimentResult, Failure, UploadError};
 
 use super::ilab::{experiment, registry};
-use super::{AgentState, Waited, answer, detached};
+use super::{AgentState, Handled, Waited, answer, detached};
 
 pub async fn upload(
     State(state): State<AgentState>,
     Path((app, un)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Handled {
     let runtime = state.runtime();
-    let experiment = match experiment(&runtime.ilab, &app) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let record = match ExperimentResult::from_json(&body) {
-        Ok(record) => record,
-        Err(invalid) => return answer::bad_request(&invalid.to_string()),
-    };
+    let experiment = experiment(&runtime.ilab, &app)?;
+    let record = ExperimentResult::from_json(&body)
+        .map_err(|invalid| answer::bad_request(&invalid.to_string()))?;
     let owner = Arc::clone(experiment);
     // Uploads retry on their own (bounded attempts and backoff); a caller that goes
     // away leaves the record pending, never half-sent.
@@ -57,7 +52,7 @@ pub async fn upload(
         Ok((uploaded, others))
     })
     .await;
-    match waited {
+    Ok(match waited {
         Waited::Done(Ok((Ok(receipt), others))) => {
             experiment.stats.results_delivered.add();
             if let Some(Ok(report)) = &others {
@@ -94,18 +89,15 @@ pub async fn upload(
         }
         Waited::Done(Err(error)) => answer::failure(&error),
         Waited::TimedOut(wait) => answer::still_waiting(wait),
-    }
+    })
 }
 
 pub async fn discard(
     State(state): State<AgentState>,
     Path((app, un, origin_id)): Path<(String, String, String)>,
-) -> Response {
+) -> Handled {
     let runtime = state.runtime();
-    let experiment = match experiment(&runtime.ilab, &app) {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let experiment = experiment(&runtime.ilab, &app)?;
     let owner = Arc::clone(experiment);
     let id = origin_id.clone();
     let waited = detached(None, async move {
@@ -121,7 +113,7 @@ pub async fn discard(
         Ok(record)
     })
     .await;
-    match waited {
+    Ok(match waited {
         Waited::Done(Ok(Some(record))) => answer::json_response(
             StatusCode::OK,
             &json!({ "discarded": origin_id, "record": record.to_json() }),
@@ -131,7 +123,7 @@ pub async fn discard(
         }
         Waited::Done(Err(error)) => answer::failure(&error),
         Waited::TimedOut(wait) => answer::still_waiting(wait),
-    }
+    })
 }
 
 /// A record that was not delivered: the error, and the record with where it is now.
