@@ -15,8 +15,8 @@
 #[doc(inline)]
 pub use tokenkit_core::{
     AccessToken, AppSecret, Arrival, Backoff, CachedToken, Error, Expiry, FileStore, Grant,
-    MemoryStore, Metadata, Password, RefreshPolicy, RefreshToken, Secret, SecretKey, Token,
-    TokenCache, TokenGuard, TokenProvider, TokenStore, UserIdentity, async_trait,
+    Keyring, MemoryStore, Metadata, Password, RefreshPolicy, RefreshToken, Secret, SecretKey,
+    Token, TokenCache, TokenGuard, TokenProvider, TokenStore, UserIdentity, async_trait,
 };
 
 /// The core: everything platform-independent.
@@ -69,3 +69,7 @@ mod bo_page {}
 #[cfg(all(doctest, feature = "full"))]
 #[doc = include_str!("../docs/redis.md")]
 mod redis_page {}
+
+#[cfg(all(doctest, feature = "full"))]
+#[doc = include_str!("../docs/encryption.md")]
+mod encryption_page {}

@@ -7,17 +7,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use tokenkit_core::{Error, Secret, TokenStore};
+use tokenkit_core::{Error, Keyring, Secret, TokenStore};
 
 use crate::config::{Config, IlabApp, SecretSource};
 use crate::grant::Grant;
 use crate::ilab_app::Experiment;
-use crate::store_url;
+use crate::store_url::{self, StoreOptions};
 
-/// The stores of one `agent.store` URL.
+/// The stores of one `agent.store` URL and `agent.store_key`.
 #[derive(Debug, Clone)]
 pub struct Stores {
     url: String,
+    keyring: Option<Keyring>,
     /// For ac and bo grants (over Redis: an in-process fallback while it is down).
     plain: Arc<dyn TokenStore>,
     /// For ilab sessions (over Redis: fail closed, so no refresh is spent twice).
@@ -25,19 +26,34 @@ pub struct Stores {
 }
 
 impl Stores {
-    /// Opens the stores `url` names. `memory:` is one store for both: keys never clash.
-    pub async fn open(url: &str) -> Result<Self, Error> {
-        let plain = store_url::open(url, false).await?;
+    /// Opens the stores `url` names, sealed with `keyring` if there is one. `memory:` is
+    /// one store for both: keys never clash.
+    pub async fn open(url: &str, keyring: Option<Keyring>) -> Result<Self, Error> {
+        let options = StoreOptions {
+            keyring: keyring.clone(),
+        };
+        let plain = store_url::open_with(url, false, &options).await?;
         let budgeted = if store_url::is_memory(url) {
             Arc::clone(&plain)
         } else {
-            store_url::open(url, true).await?
+            store_url::open_with(url, true, &options).await?
         };
         Ok(Self {
             url: url.to_owned(),
+            keyring,
             plain,
             budgeted,
         })
+    }
+
+    /// Whether these are the stores of `url` sealed with `keyring`.
+    fn serve(&self, url: &str, keyring: Option<&Keyring>) -> bool {
+        let same_keys = match (&self.keyring, keyring) {
+            (None, None) => true,
+            (Some(ours), Some(theirs)) => ours.same_as(theirs),
+            _ => false,
+        };
+        self.url == url && same_keys
     }
 }
 
@@ -58,22 +74,23 @@ impl Runtime {
     /// The first runtime of a config.
     pub async fn start(config: Config) -> Result<Self, Error> {
         let bearer = bearer(&config)?;
-        let stores = Stores::open(&config.store_url()).await?;
+        let stores = Stores::open(&config.store_url(), config.store_keyring()?).await?;
         Ok(Self::build(config, stores, bearer, None))
     }
 
     /// The runtime of a reloaded config; grants that did not change are carried over.
     pub async fn reload(&self, config: Config) -> Result<Self, Error> {
         let bearer = bearer(&config)?;
-        let stores = if config.store_url() == self.stores.url {
+        let keyring = config.store_keyring()?;
+        let same_store = self.stores.serve(&config.store_url(), keyring.as_ref());
+        let stores = if same_store {
             self.stores.clone()
         } else {
             tracing::warn!(
-                "agent.store changed: grants move to the new store (their tokens are fetched again there)"
+                "agent.store or agent.store_key changed: grants move to the new store (their tokens are read or fetched again there)"
             );
-            Stores::open(&config.store_url()).await?
+            Stores::open(&config.store_url(), keyring).await?
         };
-        let same_store = config.store_url() == self.stores.url;
         Ok(Self::build(
             config,
             stores,
@@ -219,4 +236,31 @@ fn fingerprint(
         }
     }
     digest.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use tokenkit_core::StoreKey;
+
+    use super::*;
+
+    fn keyring(key: &StoreKey) -> Option<Keyring> {
+        Some(Keyring::new([key.clone()]).expect("keys"))
+    }
+
+    /// A reload keeps the stores only for the same URL and the same keys: a changed key
+    /// must reopen them, or the grants would go on sealing with the old one.
+    #[tokio::test]
+    async fn stores_are_kept_for_the_same_url_and_keys_only() {
+        let k1 = StoreKey::generate("k1").expect("random");
+        let other_k1 = StoreKey::generate("k1").expect("random");
+        let stores = Stores::open("memory:", keyring(&k1)).await.expect("opens");
+        assert!(stores.serve("memory:", keyring(&k1).as_ref()));
+        assert!(!stores.serve("memory:", keyring(&other_k1).as_ref()));
+        assert!(!stores.serve("memory:", None));
+        assert!(!stores.serve("file:/elsewhere", keyring(&k1).as_ref()));
+        let plain = Stores::open("memory:", None).await.expect("opens");
+        assert!(plain.serve("memory:", None));
+        assert!(!plain.serve("memory:", keyring(&k1).as_ref()));
+    }
 }

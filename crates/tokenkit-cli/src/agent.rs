@@ -23,6 +23,8 @@ pub async fn run(args: Args) -> CliResult {
         return tokenkit::agent::run(&args.config).await;
     }
     let config = Config::load(&args.config)?;
+    // A store key that cannot be read is found now, not at start.
+    config.store_keyring()?;
     for field in config.inline_secrets() {
         eprintln!(
             "warning: {field} is written in the config file; prefer {{ env = \"VARIABLE\" }} or {{ file = \"PATH\" }}"

@@ -7,7 +7,8 @@
 //! - [`Secret`] and its named kin: redacted, zeroized secrets.
 //! - [`Token`], [`Expiry`]: skew-proof expiry anchored to the monotonic clock.
 //! - [`TokenCache`]: single-flight, background refresh, backoff, budgets.
-//! - [`MemoryStore`], [`FileStore`]: versioned stores with a refresh lease.
+//! - [`MemoryStore`], [`FileStore`]: versioned stores with a refresh lease;
+//!   [`Keyring`]: secrets sealed at rest ([`store::seal`]).
 //! - [`http`]: the HTTP plumbing every platform crate uses.
 //! - [`lenient`], [`jwt`], [`civil`]: decoding helpers.
 
@@ -46,5 +47,6 @@ pub use reqwest_middleware;
 pub use scrub::{MIN_BLOB_INTERIOR, PERCENT_LAYERS, SHORT_SECRET, scrub};
 pub use secret::{AccessToken, AppSecret, Password, RefreshToken, Secret, SecretKey};
 pub use sent::Sent;
+pub use store::seal::{Keyring, StoreKey};
 pub use store::{CasOutcome, FileStore, Lease, MemoryStore, PendingRecord, TokenStore, Versioned};
 pub use token::{Cluster, Grant, Metadata, Token, TokenRecord, UserIdentity};

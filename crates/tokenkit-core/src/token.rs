@@ -241,12 +241,14 @@ impl Token {
     }
 }
 
-/// The stored form of a [`Token`]. Its secrets are plain strings that are wiped on drop.
+/// The stored form of a [`Token`]. Its secrets are plain strings that are wiped on drop;
+/// a store with a keyring replaces them by sealed values before it writes the record
+/// ([`crate::store::seal`]).
 #[derive(Clone, Serialize, Deserialize)]
 pub struct TokenRecord {
-    /// The access token, in clear.
+    /// The access token, in clear (or sealed, in a sealed store's copy).
     pub access_token: String,
-    /// The refresh token, in clear.
+    /// The refresh token, in clear (or sealed, in a sealed store's copy).
     pub refresh_token: Option<String>,
     /// The token type.
     pub token_type: String,

@@ -1,12 +1,31 @@
 //! A token to and from the fields of the state hash (see [`crate::scripts`]).
+//!
+//! With a keyring ([`RedisStoreBuilder::keyring`](crate::RedisStoreBuilder::keyring)),
+//! the access and refresh tokens inside the `record` field are sealed
+//! ([`tokenkit_core::store::seal`]); every other field, and the rest of the record, stays
+//! readable.
 
 use std::time::Duration;
 
 use redis::Value;
-use tokenkit_core::{Error, Expiry, Token, TokenRecord, Versioned};
+use tokenkit_core::store::seal;
+use tokenkit_core::{Error, Expiry, Keyring, Token, TokenRecord, Versioned};
 
+use crate::RedisStore;
 use crate::error::unexpected;
 use crate::ttl;
+
+impl RedisStore {
+    /// [`encode`] with this store's keyring.
+    pub(crate) fn encode(&self, key: &str, token: &Token) -> Result<Encoded, Error> {
+        encode(self.inner.settings.keyring.as_ref(), key, token)
+    }
+
+    /// [`decode`] with this store's keyring.
+    pub(crate) fn decode(&self, key: &str, fields: Fields<'_>) -> Result<Option<Versioned>, Error> {
+        decode(self.inner.settings.keyring.as_ref(), key, fields)
+    }
+}
 
 /// The fields a compare-and-set writes, in the order the script takes them.
 pub(crate) struct Encoded {
@@ -19,9 +38,14 @@ pub(crate) struct Encoded {
     pub(crate) remaining_ms: u64,
 }
 
-/// Encodes `token` for the compare-and-set script.
-pub(crate) fn encode(token: &Token) -> Result<Encoded, Error> {
-    let record = token.to_record();
+/// Encodes `token` of grant `key` for the compare-and-set script, its secrets sealed
+/// with `keyring` if there is one.
+pub(crate) fn encode(
+    keyring: Option<&Keyring>,
+    key: &str,
+    token: &Token,
+) -> Result<Encoded, Error> {
+    let record = seal::seal_record(keyring, key, token.to_record())?;
     let grant = record.grant;
     let remaining_ms = ttl::remaining_ms(token.expiry().remaining());
     let json = serde_json::to_string(&record)
@@ -51,8 +75,12 @@ pub(crate) struct Fields<'a> {
 
 /// Rebuilds the stored token; `None` if no token is stored (nothing, or a tombstone).
 /// The grant accounting comes from its own fields, which the spend script updates
-/// without rewriting the record.
-pub(crate) fn decode(key: &str, fields: Fields<'_>) -> Result<Option<Versioned>, Error> {
+/// without rewriting the record. Sealed secrets are opened with `keyring`.
+pub(crate) fn decode(
+    keyring: Option<&Keyring>,
+    key: &str,
+    fields: Fields<'_>,
+) -> Result<Option<Versioned>, Error> {
     let Some(record) = fields.record.filter(|r| !r.is_empty()) else {
         return Ok(None);
     };
@@ -62,8 +90,9 @@ pub(crate) fn decode(key: &str, fields: Fields<'_>) -> Result<Option<Versioned>,
             false,
         )
     };
-    let mut record: TokenRecord =
+    let record: TokenRecord =
         serde_json::from_slice(record).map_err(|_| corrupt("token record"))?;
+    let mut record = seal::open_record(keyring, key, record)?;
     if let Some(spent) = fields.spent {
         record.grant.refreshes_spent = number(spent).ok_or_else(|| corrupt("spent"))?;
     }
@@ -152,9 +181,10 @@ mod tests {
             outcome_unknown: false,
             ..Default::default()
         });
-        let e = encode(&token).expect("encodes");
+        let e = encode(None, "k", &token).expect("encodes");
         assert_eq!((e.spent, e.budget.as_str(), e.unknown), (1, "2", 0));
         let back = decode(
+            None,
             "k",
             Fields {
                 generation: 7,
@@ -194,7 +224,7 @@ mod tests {
             unknown: None,
             left_ms: None,
         };
-        assert!(decode("k", none).expect("ok").is_none());
+        assert!(decode(None, "k", none).expect("ok").is_none());
         let corrupt = Fields {
             generation: 3,
             record: Some(b"{\"access_token\":\"SENTINEL-ACCESS\",\"tok"),
@@ -203,9 +233,40 @@ mod tests {
             unknown: None,
             left_ms: None,
         };
-        let err = decode("k", corrupt).expect_err("corrupt");
+        let err = decode(None, "k", corrupt).expect_err("corrupt");
         assert!(!err.is_transient());
         assert!(err.to_string().contains("corrupt"), "{err}");
         assert!(!err.to_string().contains("SENTINEL"), "{err}");
+    }
+
+    #[test]
+    fn with_a_keyring_the_record_holds_sealed_secrets_only() {
+        let keyring =
+            Keyring::new([tokenkit_core::StoreKey::generate("k1").expect("random")]).expect("keys");
+        let token = Token::new(
+            "SENTINEL-ACCESS",
+            Expiry::after(Arrival::now(), Duration::from_secs(60)),
+        )
+        .with_refresh_token("SENTINEL-REFRESH");
+        let e = encode(Some(&keyring), "k", &token).expect("encodes");
+        assert!(!e.record.contains("SENTINEL"), "{}", e.record);
+        assert!(e.record.contains("\"tk1:k1:"), "{}", e.record);
+        let fields = |record| Fields {
+            generation: 1,
+            record: Some(record),
+            spent: None,
+            budget: None,
+            unknown: None,
+            left_ms: None,
+        };
+        let back = decode(Some(&keyring), "k", fields(e.record.as_bytes()))
+            .expect("decodes")
+            .expect("present");
+        assert_eq!(back.token.access_token().expose_secret(), "SENTINEL-ACCESS");
+        let err = decode(None, "k", fields(e.record.as_bytes())).expect_err("no key");
+        assert!(!err.is_transient());
+        assert!(err.to_string().contains("this store has no key"), "{err}");
+        // Bound to its grant: another key's state does not open.
+        assert!(decode(Some(&keyring), "other", fields(e.record.as_bytes())).is_err());
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use tokenkit_core::Token;
+use tokenkit_core::{Keyring, Token};
 
 /// What a [`RedisStore`](crate::RedisStore) does while Redis cannot be reached.
 ///
@@ -128,6 +128,8 @@ pub(crate) struct Settings {
     pub(crate) key_ttl: KeyTtl,
     pub(crate) fallback: Fallback,
     pub(crate) probe_interval: Duration,
+    /// Seals the record's secrets and the pending data ([`tokenkit_core::store::seal`]).
+    pub(crate) keyring: Option<Keyring>,
 }
 
 impl Default for Settings {
@@ -139,6 +141,7 @@ impl Default for Settings {
             key_ttl: KeyTtl::default(),
             fallback: Fallback::FailClosed,
             probe_interval: Duration::from_secs(1),
+            keyring: None,
         }
     }
 }

@@ -20,6 +20,10 @@
 //!   but never under its key TTL nor in the in-process fallback; an index set
 //!   `<prefix>:pending-keys`, checked and pruned on reading, lists the keys that have
 //!   some without scanning the server.
+//! - **Sealed secrets** ([`RedisStoreBuilder::keyring`]): the access and refresh tokens
+//!   inside `record` and the pending records' data are sealed with AES-256-GCM
+//!   ([`tokenkit_core::store::seal`]); the other fields stay readable, so the scripts,
+//!   leases and budgets are unchanged.
 //! - [`RedisStore::spend`]: an atomic check-and-count of one refresh;
 //!   [`RedisStore::subscribe`]: change hints over pub/sub.
 //!

@@ -48,6 +48,13 @@
 //! key is listed again by its next put. Closing it too would take a per-key counter
 //! that outlives the records and a compare-and-delete of the index on it.
 //!
+//! # Sealed data
+//!
+//! With a keyring ([`RedisStoreBuilder::keyring`](crate::RedisStoreBuilder::keyring))
+//! each record's data is sealed before it is sent, bound to its grant key and record id
+//! ([`tokenkit_core::store::seal`]); ids and order stay readable, so the scripts are
+//! unchanged.
+//!
 //! # No fallback
 //!
 //! These operations always go to Redis, also with
@@ -60,6 +67,7 @@ use std::sync::LazyLock;
 
 use redis::aio::ConnectionManager;
 use redis::{RedisResult, Script};
+use tokenkit_core::store::seal;
 use tokenkit_core::{Error, PendingRecord};
 
 use crate::RedisStore;
@@ -133,6 +141,7 @@ impl RedisStore {
         id: &str,
         data: &str,
     ) -> Result<(), Error> {
+        let data = seal::seal_pending(self.inner.settings.keyring.as_ref(), key, id, data)?;
         let names = self.names(key);
         let index = self.pending_index();
         let mut c = self.connection();
@@ -141,7 +150,7 @@ impl RedisStore {
             PUT.key(&names.pending)
                 .key(&names.pending_order)
                 .arg(id)
-                .arg(data)
+                .arg(&data)
                 .invoke_async::<i64>(&mut c)
                 .await?;
             list(&mut c, &index, key).await
@@ -175,8 +184,11 @@ impl RedisStore {
         };
         let mut records = Vec::with_capacity(reply.len() / 2);
         let mut fields = reply.into_iter();
+        let keyring = self.inner.settings.keyring.as_ref();
         while let (Some(id), Some(data)) = (fields.next(), fields.next()) {
-            records.push(PendingRecord::new(text(id)?, text(data)?));
+            let id = text(id)?;
+            let data = seal::open_pending(keyring, key, &id, text(data)?)?;
+            records.push(PendingRecord::new(id, data));
         }
         Ok(records)
     }

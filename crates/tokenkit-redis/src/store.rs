@@ -108,6 +108,17 @@ impl RedisStoreBuilder {
         self
     }
 
+    /// Seals the secrets this store writes with `keyring` (see
+    /// [`tokenkit_core::store::seal`]): the access and refresh tokens inside the `record`
+    /// field and the data of pending records. The other fields of the state hash (gen,
+    /// spent, budget, unknown, expiry) stay readable, so leases, budgets and the scripts
+    /// work unchanged. Values kept in clear are still read; a value sealed with a key
+    /// the keyring lacks is a store error that is not transient.
+    pub fn keyring(mut self, keyring: tokenkit_core::Keyring) -> Self {
+        self.settings.keyring = Some(keyring);
+        self
+    }
+
     /// The store, connecting lazily (at the first operation). Fails only for an
     /// invalid URL. Must be called inside a Tokio runtime.
     pub fn build(self) -> Result<RedisStore, Error> {
@@ -222,7 +233,7 @@ impl RedisStore {
         let [generation, record, spent, budget, unknown, left] = reply.as_slice() else {
             return Err(unexpected("load", "wrong number of fields"));
         };
-        codec::decode(
+        self.decode(
             key,
             Fields {
                 generation: codec::generation("load", generation)?,
@@ -243,7 +254,7 @@ impl RedisStore {
         token: &Token,
     ) -> Result<CasOutcome, Error> {
         let names = self.names(key);
-        let e = codec::encode(token)?;
+        let e = self.encode(key, token)?;
         let ttl_ms = ttl::expire_ms(self.inner.settings.key_ttl.for_token(token));
         let mut c = self.connection();
         let reply: Vec<Value> = self
@@ -270,7 +281,7 @@ impl RedisStore {
             [status, generation, record, spent, budget, unknown, left]
                 if codec::integer(OP, status)? == 0 =>
             {
-                let current = codec::decode(
+                let current = self.decode(
                     key,
                     Fields {
                         generation: codec::generation(OP, generation)?,

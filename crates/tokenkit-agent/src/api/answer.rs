@@ -8,7 +8,7 @@
 //! | 403 | `forbidden` | send `Tokenkit-Agent: 1` (and a loopback `Host`) |
 //! | 404 | `not_found` | use a configured grant or experiment |
 //! | 409 | `reauth_required` | get new credentials (ilab: the user relaunches the experiment) |
-//! | 500 | `misconfigured` | fix the agent's config, then `SIGHUP` it |
+//! | 500 | `misconfigured` | fix the agent's config (or its store key), then `SIGHUP` it |
 //! | 502 | `platform_error` | look at the platform's code and message |
 //! | 503 | `unavailable` | retry after `Retry-After` seconds |
 
@@ -123,7 +123,16 @@ pub fn with_status(status: StatusCode, body: &Value) -> Response {
 pub fn classify(error: &Error) -> (StatusCode, &'static str) {
     if error.is_reauth_required() {
         (StatusCode::CONFLICT, "reauth_required")
-    } else if matches!(error, Error::Config(_)) {
+    } else if matches!(
+        error,
+        Error::Config(_)
+            | Error::Store {
+                transient: false,
+                ..
+            }
+    ) {
+        // A store that will not heal by waiting: sealed with a key the agent lacks, or
+        // corrupt. Its operator must act; the platform is not at fault.
         (StatusCode::INTERNAL_SERVER_ERROR, "misconfigured")
     } else if error.is_transient()
         || error.is_outcome_unknown()
@@ -155,6 +164,19 @@ mod tests {
                 Error::config("no secret"),
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "misconfigured",
+            ),
+            (
+                Error::store(
+                    "sealed with store key \"k1\", which this process does not have",
+                    false,
+                ),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "misconfigured",
+            ),
+            (
+                Error::store("redis unreachable", true),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
             ),
             (
                 Error::LeaseWaitTimeout {

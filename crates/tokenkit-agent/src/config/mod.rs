@@ -9,6 +9,7 @@
 //!
 //! [agent]
 //! store = "file:/var/lib/tokenkit"    # memory: (default), file:PATH, redis://…
+//! store_key = { file = "/etc/tokenkit/store.key" }  # optional: seal tokens at rest
 //! wait_ms = 10000                     # how long a request waits for a token
 //! flush_ms = 30000                    # how often pending ilab results are delivered
 //!
@@ -40,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokenkit_core::Error;
+use tokenkit_core::{Error, Keyring};
 
 pub use grant::{AcGrant, BoGrant, GrantConfig, IlabApp, IlabDialect};
 pub use secret::SecretSource;
@@ -90,6 +91,13 @@ pub struct Settings {
     /// Where grants are kept: `memory:`, `file:PATH` or a Redis URL.
     #[serde(default = "default_store")]
     pub store: String,
+    /// The keyring that seals the tokens and pending records a `file:` or Redis store
+    /// keeps ([`tokenkit_core::store::seal`]): `{ env = "TOKENKIT_STORE_KEY" }` or
+    /// `{ file = "PATH" }` (a file private to its owner). Never written in the config
+    /// itself: config files are copied and printed more often than a key may be.
+    /// Ignored by `memory:`.
+    #[serde(default)]
+    pub store_key: Option<SecretSource>,
     /// How long a token request waits for a token being fetched, in milliseconds.
     #[serde(default = "default_wait_ms")]
     pub wait_ms: u64,
@@ -122,6 +130,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             store: default_store(),
+            store_key: None,
             wait_ms: default_wait_ms(),
             drain_ms: default_drain_ms(),
             flush_ms: default_flush_ms(),
@@ -203,6 +212,20 @@ impl Config {
         }
     }
 
+    /// The keyring `agent.store_key` names, read now (a reload reads it again); `None`
+    /// without one. The error names the variable or file, never key material.
+    pub fn store_keyring(&self) -> Result<Option<Keyring>, Error> {
+        let keyring = match &self.agent.store_key {
+            None => return Ok(None),
+            Some(SecretSource::Env(name)) => Keyring::from_env(name),
+            Some(SecretSource::File(path)) => Keyring::from_file(self.path(path)),
+            Some(SecretSource::Inline(_)) => Err(Error::config(INLINE_STORE_KEY)),
+        };
+        keyring
+            .map(Some)
+            .map_err(|e| Error::config(format!("agent.store_key: {}", config_reason(&e))))
+    }
+
     /// `path` as the config means it (relative to its directory).
     pub fn path(&self, path: &Path) -> PathBuf {
         self.base_dir.join(path)
@@ -237,6 +260,16 @@ impl Config {
                  true (with listen.bearer_file)"
             )));
         }
+        if self
+            .agent
+            .store_key
+            .as_ref()
+            .is_some_and(SecretSource::is_inline)
+        {
+            return Err(Error::config(format!(
+                "agent.store_key: {INLINE_STORE_KEY}"
+            )));
+        }
         if self.agent.wait_ms == 0 {
             return Err(Error::config("agent.wait_ms must be at least 1"));
         }
@@ -254,6 +287,11 @@ impl Config {
         Ok(())
     }
 }
+
+/// Why `agent.store_key` cannot be written in the config file.
+const INLINE_STORE_KEY: &str = "give the key as { env = \"VARIABLE\" } or { file = \"PATH\" }, \
+     not written in the config file (config files are copied, committed and printed more often \
+     than a key may be)";
 
 /// A name fit for a URL segment and a metric label.
 fn check_name(name: &str) -> Result<(), Error> {

@@ -1,3 +1,4 @@
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::*;
@@ -167,4 +168,64 @@ fn a_relative_file_store_is_taken_from_the_config_directory() {
     ))
     .expect("parses");
     assert_eq!(redis.store_url(), "redis://127.0.0.1:6379/0");
+}
+
+#[test]
+fn the_store_key_comes_from_a_variable_or_a_private_file_never_the_config() {
+    let dir = std::env::temp_dir().join(format!(
+        "tokenkit-agent-store-key-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let material = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+    let key_file = dir.join("store.key");
+    std::fs::write(&key_file, format!("k2:{material}\n")).expect("write");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    // A relative path is taken from the config file's directory.
+    let text =
+        format!("[agent]\nstore = \"file:grants\"\nstore_key = {{ file = \"store.key\" }}\n{AC}");
+    let config = Config::parse(&text, &dir).expect("parses");
+    let keyring = config.store_keyring().expect("read").expect("a keyring");
+    assert_eq!(keyring.current().id(), "k2");
+    assert!(!format!("{config:?}").contains(material));
+    assert!(
+        parse(AC)
+            .expect("parses")
+            .store_keyring()
+            .expect("none")
+            .is_none()
+    );
+
+    // Written in the config: refused, without repeating it.
+    let inline = format!("[agent]\nstore_key = \"k1:{material}\"\n{AC}");
+    let error = parse(&inline).expect_err("inline refused");
+    assert!(
+        error.contains("agent.store_key") && error.contains("env"),
+        "{error}"
+    );
+    assert!(!error.contains(material), "{error}");
+
+    // Errors name the source.
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let error = config
+        .store_keyring()
+        .expect_err("open to others")
+        .to_string();
+    assert!(
+        error.contains("agent.store_key") && error.contains("chmod 600"),
+        "{error}"
+    );
+    let env = parse(&format!(
+        "[agent]\nstore_key = {{ env = \"TOKENKIT_AGENT_TEST_UNSET_STORE_KEY\" }}\n{AC}"
+    ))
+    .expect("parses");
+    let error = env.store_keyring().expect_err("unset").to_string();
+    assert!(
+        error.contains("TOKENKIT_AGENT_TEST_UNSET_STORE_KEY is not set"),
+        "{error}"
+    );
+    std::fs::remove_dir_all(&dir).expect("clean up");
 }

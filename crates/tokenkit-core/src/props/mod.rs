@@ -13,3 +13,4 @@ mod file_store;
 mod jwt;
 mod lenient;
 mod response;
+mod seal;

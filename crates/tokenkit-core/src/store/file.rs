@@ -5,9 +5,12 @@
 //! half of one — even if the writer is killed mid-write. Files are created 0600 in a
 //! 0700 directory. The refresh lease is an OS file lock on a sibling `.lease` file,
 //! which the OS releases when its holder dies, so a crashed refresher never blocks the
-//! others. Secrets rest on disk in clear, protected by those permissions only; a
-//! writer killed between writing its temporary file and renaming it leaves that copy
-//! behind, and the next [`FileStore::open`] removes it.
+//! others. Secrets rest on disk protected by those permissions only, unless the store
+//! has a [`Keyring`] ([`FileStore::with_keyring`]): then the access and refresh tokens
+//! and the pending records' data are sealed ([`super::seal`]), while generation,
+//! expiry, grant accounting and metadata stay readable. A writer killed between writing
+//! its temporary file and renaming it leaves that copy behind, and the next
+//! [`FileStore::open`] removes it.
 //!
 //! A key's pending records are one more file, `<key>.pending.json`, replaced the same
 //! way under its own `.pending-lock`; it names its key, so the keys with pending
@@ -22,6 +25,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use super::seal::{self, Keyring};
 use super::{CasOutcome, Lease, PendingRecord, TokenStore, Versioned, temp_file};
 use crate::{Error, Token, TokenRecord};
 
@@ -29,11 +33,16 @@ use crate::{Error, Token, TokenRecord};
 ///
 /// ```no_run
 /// let store = tokenkit_core::FileStore::open("/var/lib/myapp/tokens")?;
+/// // Or with the tokens sealed at rest:
+/// let keyring = tokenkit_core::Keyring::from_env("TOKENKIT_STORE_KEY")?;
+/// let sealed = tokenkit_core::FileStore::open("/var/lib/myapp/tokens")?.with_keyring(keyring);
 /// # Ok::<(), tokenkit_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct FileStore {
     dir: PathBuf,
+    /// Seals the secrets written, opens those read; `None`: kept in clear.
+    keyring: Option<Keyring>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -61,7 +70,9 @@ const PENDING_SUFFIX: &str = ".pending.json";
 impl FileStore {
     /// Opens (creating it 0700 if needed) the directory `dir`, and removes the
     /// temporary files that writers killed mid-write left there (each a copy of a
-    /// token, secrets in clear); a live writer's temporary file is never touched.
+    /// token, its secrets in clear unless the writer had a keyring); a live writer's
+    /// temporary file is never touched. Secrets are kept in clear until
+    /// [`FileStore::with_keyring`].
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, Error> {
         let dir = dir.into();
         fs::DirBuilder::new()
@@ -70,7 +81,22 @@ impl FileStore {
             .create(&dir)
             .map_err(|e| io_error("cannot create the store directory", &e))?;
         temp_file::remove_stale(&dir);
-        Ok(Self { dir })
+        Ok(Self { dir, keyring: None })
+    }
+
+    /// The same store with its secrets sealed by `keyring` ([`super::seal`]): every write
+    /// seals the access and refresh tokens and pending data with its current key; reads
+    /// open what any of its keys sealed, and take values kept in clear as they are (so
+    /// an existing store can switch encryption on). A value sealed with a key the
+    /// keyring lacks is a store error, not transient.
+    pub fn with_keyring(mut self, keyring: Keyring) -> Self {
+        self.keyring = Some(keyring);
+        self
+    }
+
+    /// The keyring sealing this store's secrets, if any.
+    pub fn keyring(&self) -> Option<&Keyring> {
+        self.keyring.as_ref()
     }
 
     /// The directory.
@@ -103,14 +129,23 @@ impl FileStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_error("cannot read a token file", &e)),
         };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|_| Error::store(format!("token file for key {key:?} is corrupt"), false))
+        let record: FileRecord = serde_json::from_slice(&bytes)
+            .map_err(|_| Error::store(format!("token file for key {key:?} is corrupt"), false))?;
+        Ok(Some(FileRecord {
+            generation: record.generation,
+            token: seal::open_record(self.keyring.as_ref(), key, record.token)?,
+        }))
     }
 
-    fn write_atomically(&self, key: &str, record: &FileRecord) -> Result<(), Error> {
-        let bytes =
-            serde_json::to_vec(record).map_err(|_| Error::store("cannot encode a token", false))?;
+    /// Writes `record` (its secrets in clear) as the file of `key`, sealing them first
+    /// if the store has a keyring.
+    fn write_atomically(&self, key: &str, record: FileRecord) -> Result<(), Error> {
+        let record = FileRecord {
+            generation: record.generation,
+            token: seal::seal_record(self.keyring.as_ref(), key, record.token)?,
+        };
+        let bytes = serde_json::to_vec(&record)
+            .map_err(|_| Error::store("cannot encode a token", false))?;
         self.replace_file(key, &self.path_for(key), &bytes)
             .map_err(|e| io_error("cannot write a token file", &e))
     }
@@ -250,7 +285,7 @@ impl TokenStore for FileStore {
             }
             s.write_atomically(
                 &key,
-                &FileRecord {
+                FileRecord {
                     generation: expected + 1,
                     token: record,
                 },
@@ -299,7 +334,8 @@ impl TokenStore for FileStore {
     }
 
     async fn put_pending(&self, key: &str, id: &str, data: &str) -> Result<(), Error> {
-        let (key, id, data) = (key.to_owned(), id.to_owned(), data.to_owned());
+        let data = seal::seal_pending(self.keyring.as_ref(), key, id, data)?;
+        let (key, id) = (key.to_owned(), id.to_owned());
         self.blocking(move |s| {
             s.update_pending(&key, |records| {
                 match records.iter_mut().find(|r| r.id == id) {
@@ -315,12 +351,15 @@ impl TokenStore for FileStore {
         let key = key.to_owned();
         self.blocking(move |s| {
             let file = s.read_pending_file(&s.pending_path(&key))?;
-            Ok(file
-                .map(|f| f.records)
+            let keyring = s.keyring.as_ref();
+            file.map(|f| f.records)
                 .unwrap_or_default()
                 .into_iter()
-                .map(|r| PendingRecord::new(r.id, r.data))
-                .collect())
+                .map(|r| {
+                    let data = seal::open_pending(keyring, &key, &r.id, r.data)?;
+                    Ok(PendingRecord::new(r.id, data))
+                })
+                .collect()
         })
         .await
     }
@@ -384,6 +423,18 @@ mod tests {
     async fn compare_and_set_is_versioned() {
         let dir = temp_dir("cas");
         conformance::compare_and_set_is_versioned(&FileStore::open(&dir).expect("open")).await;
+        fs::remove_dir_all(dir).expect("cleanup");
+    }
+
+    #[tokio::test]
+    async fn a_sealed_store_keeps_the_contract() {
+        let dir = temp_dir("sealed");
+        let keyring = Keyring::new([seal::StoreKey::generate("k1").expect("random")]);
+        let store = FileStore::open(&dir)
+            .expect("open")
+            .with_keyring(keyring.expect("keys"));
+        conformance::compare_and_set_is_versioned(&store).await;
+        conformance::pending_records_are_kept_beside_the_token(&store).await;
         fs::remove_dir_all(dir).expect("cleanup");
     }
 

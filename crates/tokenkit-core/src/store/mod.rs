@@ -12,10 +12,14 @@
 //! yet acknowledged). They live in the same backend as the token, so a record survives
 //! a restart exactly when the token does, and another process sharing the store can
 //! finish the delivery.
+//!
+//! [`FileStore`] and the Redis store can seal the secrets they keep with a key the user
+//! provides ([`seal`]).
 
 mod file;
 mod memory;
 mod pending;
+pub mod seal;
 mod temp_file;
 
 use std::any::Any;

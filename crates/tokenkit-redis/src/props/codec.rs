@@ -24,7 +24,7 @@ fn written() -> Value {
         outcome_unknown: false,
         ..Default::default()
     });
-    let encoded = encode(&token).expect("encodes");
+    let encoded = encode(None, "ilab:u1", &token).expect("encodes");
     serde_json::from_str(&encoded.record).expect("JSON")
 }
 
@@ -74,7 +74,7 @@ fn check(state: &State) -> Result<(), TestCaseError> {
         unknown: state.unknown.as_deref(),
         left_ms: state.left_ms,
     };
-    match decode("ilab:u1", fields) {
+    match decode(None, "ilab:u1", fields) {
         Ok(None) => prop_assert!(state.record.as_deref().is_none_or(<[u8]>::is_empty)),
         Ok(Some(versioned)) => {
             prop_assert_eq!(versioned.generation, state.generation);
