@@ -31,6 +31,7 @@ impl Stores {
     pub async fn open(url: &str, keyring: Option<Keyring>) -> Result<Self, Error> {
         let options = StoreOptions {
             keyring: keyring.clone(),
+            ..StoreOptions::default()
         };
         let plain = store_url::open_with(url, false, &options).await?;
         let budgeted = if store_url::is_memory(url) {

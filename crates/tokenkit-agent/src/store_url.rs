@@ -2,19 +2,25 @@
 //!
 //! - `memory:` (or nothing): a [`MemoryStore`] of this process;
 //! - `file:PATH`: a [`FileStore`] directory (one host; OS file locks);
-//! - `redis://…`, `rediss://…`, `redis+unix://…`: a [`RedisStore`] (a fleet).
+//! - `redis://…`, `rediss://…[?ca=PATH&cert=PATH&key=PATH]`, `redis+unix://…`: a
+//!   [`RedisStore`] (a fleet; see [`tokenkit_redis`] for TLS and ACL users).
 //!
 //! [`StoreOptions`] says how: with a [`Keyring`], the `file:` and Redis stores seal the
 //! secrets they keep (`memory:` keeps nothing at rest, and ignores it).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use tokenkit_core::{Error, FileStore, Keyring, MemoryStore, TokenStore};
 use tokenkit_redis::{Fallback, RedisStore};
 
-/// How [`open_with`] opens a store, beside its URL.
+/// What a store needs beside its URL.
 #[derive(Debug, Clone, Default)]
 pub struct StoreOptions {
+    /// The CA to trust for a `rediss://` store whose URL names none (`ca=`), instead
+    /// of the system trust store.
+    pub ca_file: Option<PathBuf>,
     /// Seals the tokens and pending records a `file:` or Redis store keeps (see
     /// [`tokenkit_core::store::seal`]); ignored by `memory:`, where nothing rests.
     pub keyring: Option<Keyring>,
@@ -25,15 +31,14 @@ pub fn is_memory(url: &str) -> bool {
     matches!(url.trim(), "" | "memory:")
 }
 
-/// Opens the store `url` names, with the default [`StoreOptions`] (secrets kept in
-/// clear). Over Redis, `budgeted` grants (ilab) fail closed when Redis is down; the
-/// others fall back to an in-process store until it is back. The error never repeats
-/// the URL (it may hold a password).
+/// Opens the store `url` names, with default [`StoreOptions`].
 pub async fn open(url: &str, budgeted: bool) -> Result<Arc<dyn TokenStore>, Error> {
     open_with(url, budgeted, &StoreOptions::default()).await
 }
 
-/// Opens the store `url` names, as [`open`] does, with `options`.
+/// Opens the store `url` names. Over Redis, `budgeted` grants (ilab) fail closed when
+/// Redis is down; the others fall back to an in-process store until it is back. The
+/// error never repeats the URL (it may hold a password).
 pub async fn open_with(
     url: &str,
     budgeted: bool,
@@ -55,25 +60,87 @@ pub async fn open_with(
             None => store,
         }));
     }
-    if url.starts_with("redis://")
-        || url.starts_with("rediss://")
-        || url.starts_with("redis+unix://")
-    {
+    if is_redis(url) {
         let fallback = if budgeted {
             Fallback::FailClosed
         } else {
             Fallback::Local
         };
         let mut builder = RedisStore::builder(url).fallback(fallback);
+        if let Some(ca) = &options.ca_file
+            && url.starts_with("rediss://")
+            && !query_names(url).any(|name| name == "ca")
+        {
+            builder = builder.ca_file(ca);
+        }
         if let Some(keyring) = options.keyring.clone() {
             builder = builder.keyring(keyring);
         }
-        let store = builder.connect().await?;
-        return Ok(Arc::new(store));
+        return Ok(Arc::new(builder.connect().await?));
     }
     Err(Error::config(
-        "a store is memory:, file:PATH or redis://HOST:PORT/DB",
+        "a store is memory:, file:PATH, redis://HOST:PORT/DB or rediss://HOST:PORT/DB",
     ))
+}
+
+fn is_redis(url: &str) -> bool {
+    ["redis://", "rediss://", "redis+unix://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
+}
+
+/// The query of `url`: after the first `?`, before the first `#`.
+fn query(url: &str) -> Option<(&str, &str, &str)> {
+    let (rest, fragment) = match url.find('#') {
+        Some(at) => url.split_at(at),
+        None => (url, ""),
+    };
+    let (base, query) = rest.split_once('?')?;
+    Some((base, query, fragment))
+}
+
+fn query_names(url: &str) -> impl Iterator<Item = &str> {
+    query(url)
+        .map(|(_, q, _)| q)
+        .unwrap_or_default()
+        .split('&')
+        .map(|pair| pair.split_once('=').map_or(pair, |(name, _)| name))
+}
+
+/// What a path in a query keeps as it is; everything else is percent-encoded.
+const PATH_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A Redis URL with its relative `ca=`, `cert=` and `key=` paths taken from `base`
+/// (the agent's config directory, as for every path of the config). Anything else,
+/// and any other URL, is returned as it is.
+pub fn with_paths_from(url: &str, base: &Path) -> String {
+    let Some((head, query, fragment)) = query(url).filter(|_| is_redis(url.trim())) else {
+        return url.to_owned();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name @ ("ca" | "cert" | "key"), value)) => {
+                match percent_decode_str(value).decode_utf8() {
+                    Ok(path) if !path.is_empty() && Path::new(path.as_ref()).is_relative() => {
+                        let joined = base.join(path.as_ref());
+                        let encoded =
+                            utf8_percent_encode(&joined.to_string_lossy(), PATH_VALUE).to_string();
+                        format!("{name}={encoded}")
+                    }
+                    // Absolute, empty or not UTF-8: the store says what is wrong.
+                    _ => pair.to_owned(),
+                }
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{head}?{}{fragment}", pairs.join("&"))
 }
 
 #[cfg(test)]
@@ -83,6 +150,34 @@ mod tests {
     use tokenkit_core::{Arrival, Expiry, StoreKey, Token};
 
     use super::*;
+
+    #[test]
+    fn relative_certificate_paths_are_taken_from_the_base() {
+        let base = Path::new("/etc/tokenkit");
+        assert_eq!(
+            with_paths_from(
+                "rediss://u:p@h:6380/0?ca=ca.pem&cert=/abs/c.pem&key=keys/k%201.pem&protocol=resp3",
+                base
+            ),
+            "rediss://u:p@h:6380/0?ca=/etc/tokenkit/ca.pem&cert=/abs/c.pem&key=/etc/tokenkit/keys/k%201.pem&protocol=resp3"
+        );
+        for unchanged in [
+            "redis://h:6379/0",
+            "file:grants",
+            "rediss://h/?ca=",
+            "rediss://h/#x?ca=a",
+        ] {
+            assert_eq!(with_paths_from(unchanged, base), unchanged);
+        }
+    }
+
+    #[test]
+    fn the_query_names_are_found_before_the_fragment() {
+        let names: Vec<_> = query_names("rediss://h/?ca=/a&cert=/c&key=/k#x").collect();
+        assert_eq!(names, ["ca", "cert", "key"]);
+        assert_eq!(query_names("rediss://h/").count(), 1); // the empty query
+        assert!(!query_names("rediss://h/#?ca=/a").any(|n| n == "ca"));
+    }
 
     #[tokio::test]
     async fn a_keyring_seals_a_file_store_and_is_ignored_by_memory() {
@@ -95,6 +190,7 @@ mod tests {
         ));
         let options = StoreOptions {
             keyring: Some(Keyring::new([StoreKey::generate("k1").expect("random")]).expect("keys")),
+            ..StoreOptions::default()
         };
         let token = Token::new(
             "SENTINEL-ACCESS",

@@ -2,7 +2,7 @@
 //!
 //! - `memory:` (default): nothing survives the command.
 //! - `file:PATH`: a `FileStore` directory (one host; OS file locks).
-//! - `redis://…` / `rediss://…`: a `RedisStore` (a fleet).
+//! - `redis://…` / `rediss://…[?ca=PATH&cert=PATH&key=PATH]`: a `RedisStore` (a fleet).
 //!
 //! The tokens a `file:` or Redis store keeps are sealed with the keyring in
 //! `TOKENKIT_STORE_KEY` or the file `--store-key-file` names (docs/encryption.md).
@@ -22,8 +22,9 @@ pub const STORE_KEY_ENV: &str = "TOKENKIT_STORE_KEY";
 /// The `--store` flag shared by the client commands.
 #[derive(Clone, clap::Args)]
 pub struct StoreArgs {
-    /// Where grants are kept: `memory:`, `file:PATH` or `redis://HOST:PORT/DB` (a Redis
-    /// URL may hold a password: this type does not derive `Debug`).
+    /// Where grants are kept: `memory:`, `file:PATH`, `redis://HOST:PORT/DB` or
+    /// `rediss://USER:PASSWORD@HOST:PORT/DB?ca=PATH` (TLS; a Redis URL may hold a
+    /// password: this type does not derive `Debug`).
     #[arg(long = "store", value_name = "URL", default_value = "memory:")]
     pub url: String,
     /// A file (mode 0600) holding the keyring that seals the tokens a file: or Redis
@@ -48,7 +49,10 @@ impl StoreArgs {
         } else {
             self.keyring()?
         };
-        let options = StoreOptions { keyring };
+        let options = StoreOptions {
+            keyring,
+            ..StoreOptions::default()
+        };
         store_url::open_with(&self.url, budgeted, &options)
             .await
             .map_err(|e| match e {

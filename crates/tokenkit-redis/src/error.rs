@@ -2,15 +2,19 @@
 //!
 //! Messages name the operation and the kind of failure only: never the URL (it may
 //! hold a password), never a command's arguments (they hold tokens), never the
-//! server's free text.
+//! server's free text. Refusals no retry mends (TLS, authentication, ACL) are said
+//! so by [`crate::refusal`].
 
 use redis::{ErrorKind, RedisError, ServerErrorKind};
 use tokenkit_core::Error;
 
-use crate::ttl;
+use crate::{refusal, ttl};
 
 /// A Redis error met while doing `operation`.
 pub(crate) fn from_redis(operation: &str, e: &RedisError) -> Error {
+    if let Some(refused) = refusal::describe(e) {
+        return Error::store(format!("redis {operation}: {refused}"), false);
+    }
     let code = e.code().map(|c| format!(" ({c})")).unwrap_or_default();
     Error::store(
         format!("redis {operation}: {}{code}", describe(e)),

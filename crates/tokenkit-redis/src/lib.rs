@@ -49,28 +49,67 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # TLS and ACL users
+//!
+//! `rediss://host:port/` connects over TLS (rustls) and always verifies the server's
+//! certificate: against the system trust store, or against exactly the CA given by
+//! `?ca=PATH` or [`RedisStoreBuilder::ca_file`] / [`RedisStoreBuilder::ca_pem`]. A
+//! client certificate (mutual TLS) is `?cert=PATH&key=PATH` or
+//! [`RedisStoreBuilder::client_cert`]. An ACL user is `redis://user:password@…`, or
+//! [`RedisStoreBuilder::credentials`] to keep the password out of the URL; the rule
+//! the user needs is [`acl::minimal_rule`]. `#insecure` and unknown URL parameters are
+//! refused; a certificate file that cannot be read or is not PEM is a configuration
+//! error naming the path.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), tokenkit_core::Error> {
+//! use tokenkit_redis::RedisStore;
+//! let store = RedisStore::builder("rediss://redis.internal:6380/?ca=/etc/tokenkit/redis-ca.pem")
+//!     .credentials("tokenkit", std::env::var("REDIS_PASSWORD").unwrap_or_default())
+//!     .connect()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! A refusal no retry mends — an untrusted certificate, a host name it does not name,
+//! a client certificate the server wants, a wrong password (`WRONGPASS`), a missing
+//! permission (`NOPERM`) — is a non-transient [`Error::Store`](tokenkit_core::Error::Store)
+//! saying so, and [`RedisStoreBuilder::connect`] reports it after one attempt. No error,
+//! `Debug` output or log line holds the URL or the password.
+//!
 //! # Features
 //!
-//! None. TLS (`rediss://`) and cluster connections are not enabled in this build; the
-//! scripts are cluster-safe.
+//! - `rustls` (default): `rediss://` with aws-lc-rs as rustls's crypto provider,
+//!   installed as the process default when no provider is installed yet.
+//! - `rustls-no-provider`: `rediss://` with the provider the application installs
+//!   (`rustls::crypto::CryptoProvider::install_default`, e.g. ring, which needs no C
+//!   toolchain); without one, building a `rediss://` store is a configuration error.
+//!
+//! With neither (`--no-default-features`) it is as with `rustls-no-provider`; plain
+//! `redis://` needs no provider. The scripts are cluster-safe.
 
 // The unit tests that drive the scripts directly against a real server share the
 // integration tests' server harness (`tests/support`), which names this crate.
 #[cfg(test)]
 extern crate self as tokenkit_redis;
 
+pub mod acl;
 mod changes;
 mod codec;
 mod config;
+mod endpoint;
 mod error;
 mod fallback;
 mod keys;
 mod pending;
+mod probe;
 #[cfg(test)]
 mod props;
+mod refusal;
 mod scripts;
 mod spend;
 mod store;
+mod tls;
 mod token_store;
 mod ttl;
 

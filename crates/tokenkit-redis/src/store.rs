@@ -12,10 +12,11 @@ use tokenkit_core::{CasOutcome, Error, Lease, Token, Versioned};
 
 use crate::codec::{self, Fields};
 use crate::config::{Fallback, KeyTtl, Settings};
+use crate::endpoint::Endpoint;
 use crate::error::{from_redis, timed_out, unexpected};
 use crate::fallback::Local;
 use crate::keys::Names;
-use crate::{scripts, ttl};
+use crate::{probe, scripts, ttl};
 
 /// A [`TokenStore`](tokenkit_core::TokenStore) in Redis, shared by every process and
 /// host that points at the same server: one grant, one refresh at a time, one budget.
@@ -57,7 +58,8 @@ impl fmt::Debug for RedisStore {
 
 /// Builds a [`RedisStore`].
 pub struct RedisStoreBuilder {
-    client: Result<redis::Client, Error>,
+    /// The URL and the TLS and credential options (their setters are in `endpoint.rs`).
+    pub(crate) endpoint: Endpoint,
     settings: Settings,
 }
 
@@ -120,9 +122,10 @@ impl RedisStoreBuilder {
     }
 
     /// The store, connecting lazily (at the first operation). Fails only for an
-    /// invalid URL. Must be called inside a Tokio runtime.
+    /// invalid URL or TLS configuration (a CA or client certificate that cannot be
+    /// read). Must be called inside a Tokio runtime.
     pub fn build(self) -> Result<RedisStore, Error> {
-        let client = self.client?;
+        let client = self.endpoint.client()?;
         let s = self.settings;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(s.connect_timeout))
@@ -144,23 +147,25 @@ impl RedisStoreBuilder {
         })
     }
 
-    /// The store, after checking that Redis answers `PING`.
+    /// The store, after checking that Redis answers `PING`. A server that refuses
+    /// the connection for good (TLS, password, ACL) is reported as what it is, within
+    /// the connect and operation timeouts.
     pub async fn connect(self) -> Result<RedisStore, Error> {
         let store = self.build()?;
+        probe::once(&store.inner.client, &store.inner.settings).await?;
         store.ping().await?;
         Ok(store)
     }
 }
 
 impl RedisStore {
-    /// A builder for the server at `url` (`redis://[:password@]host[:port][/db]`,
-    /// `rediss://…` is not enabled in this build).
+    /// A builder for the server at `url`: `redis://[[user]:password@]host[:port][/db]`,
+    /// `rediss://…[?ca=PATH][&cert=PATH&key=PATH]` (TLS, see the
+    /// [crate docs](crate#tls-and-acl-users)) or `redis+unix:///path`. An invalid URL
+    /// is reported by [`build`](RedisStoreBuilder::build), without quoting it.
     pub fn builder(url: impl AsRef<str>) -> RedisStoreBuilder {
-        let client = redis::Client::open(url.as_ref())
-            // Not the URL in the message: it may hold a password.
-            .map_err(|_| Error::config("invalid redis URL"));
         RedisStoreBuilder {
-            client,
+            endpoint: Endpoint::parse(url.as_ref()),
             settings: Settings::default(),
         }
     }

@@ -8,7 +8,7 @@
 //! bearer_file = "/etc/tokenkit/bearer" # optional: TCP requests must carry it
 //!
 //! [agent]
-//! store = "file:/var/lib/tokenkit"    # memory: (default), file:PATH, redis://…
+//! store = "file:/var/lib/tokenkit"    # memory: (default), file:PATH, redis://…, rediss://…?ca=PATH
 //! store_key = { file = "/etc/tokenkit/store.key" }  # optional: seal tokens at rest
 //! wait_ms = 10000                     # how long a request waits for a token
 //! flush_ms = 30000                    # how often pending ilab results are delivered
@@ -201,14 +201,15 @@ impl Config {
         }
     }
 
-    /// `agent.store` with a relative `file:` directory taken from the config file's
-    /// directory, as every other path of the config is.
+    /// `agent.store` with a relative `file:` directory, or relative `ca=`, `cert=` and
+    /// `key=` paths of a Redis URL, taken from the config file's directory, as every
+    /// other path of the config is.
     pub fn store_url(&self) -> String {
         match self.agent.store.trim().strip_prefix("file:") {
             Some(dir) if !dir.is_empty() && Path::new(dir).is_relative() => {
                 format!("file:{}", self.base_dir.join(dir).display())
             }
-            _ => self.agent.store.clone(),
+            _ => crate::store_url::with_paths_from(&self.agent.store, &self.base_dir),
         }
     }
 

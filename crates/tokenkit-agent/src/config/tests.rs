@@ -168,6 +168,14 @@ fn a_relative_file_store_is_taken_from_the_config_directory() {
     ))
     .expect("parses");
     assert_eq!(redis.store_url(), "redis://127.0.0.1:6379/0");
+    let tls = parse(&format!(
+        "[agent]\nstore = \"rediss://h:6380/0?ca=certs/ca.pem&cert=/abs/c.pem&key=k.pem\"\n{AC}"
+    ))
+    .expect("parses");
+    assert_eq!(
+        tls.store_url(),
+        "rediss://h:6380/0?ca=/etc/tokenkit/certs/ca.pem&cert=/abs/c.pem&key=/etc/tokenkit/k.pem"
+    );
 }
 
 #[test]

@@ -30,12 +30,36 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    flavor: Flavor,
+}
+
+/// What a server adds to the plain one (TLS, see `tls.rs`): arguments after the
+/// defaults (later ones win), given the port picked for it, and how to tell that it
+/// answers on that port.
+pub struct Flavor {
+    pub args: Box<dyn Fn(u16) -> Vec<String> + Send + Sync>,
+    pub ready: Box<dyn Fn(u16) -> bool + Send + Sync>,
+}
+
+impl Flavor {
+    /// A plain server, answering `PING` on its port.
+    pub fn plain() -> Self {
+        Self {
+            args: Box::new(|_| Vec::new()),
+            ready: Box::new(ping),
+        }
+    }
 }
 
 impl RedisServer {
     /// A new server, or `None` (after a notice) if `redis-server` is not installed and
     /// this is not CI.
     pub fn start() -> Option<Self> {
+        Self::start_with(Flavor::plain())
+    }
+
+    /// A new server of `flavor`, or `None` as for [`RedisServer::start`].
+    pub fn start_with(flavor: Flavor) -> Option<Self> {
         if Command::new("redis-server")
             .arg("--version")
             .stdout(Stdio::null())
@@ -60,6 +84,7 @@ impl RedisServer {
             child: None,
             port: 0,
             dir,
+            flavor,
         };
         // A free port can be taken by someone else between our probe and the server's
         // bind: try a few.
@@ -81,6 +106,7 @@ impl RedisServer {
             .args(["--save", ""])
             .args(["--appendonly", "no"])
             .args(["--dir", &self.dir.to_string_lossy()])
+            .args((self.flavor.args)(self.port))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -96,12 +122,17 @@ impl RedisServer {
             {
                 return false; // exited: the port was taken
             }
-            if ping(self.port) {
+            if (self.flavor.ready)(self.port) {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
         false
+    }
+
+    /// The port the server was started on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The server's URL.
