@@ -11,6 +11,13 @@
 //! - `sandbox`: the local emulator of all three platforms.
 //! - `agent`: the token lifecycle as a local HTTP service (`tokenkit agent`).
 //! - `full`: all of the above.
+//!
+//! The TLS stack (one of them; see `docs/http.md`):
+//!
+//! - `rustls` (default): rustls with aws-lc-rs (a C toolchain and cmake build it).
+//! - `rustls-no-provider`: rustls without a crypto provider, no C; install one
+//!   (e.g. ring's) before building a client.
+//! - `native-tls`: the system's TLS (OpenSSL on Linux). Redis TLS stays rustls.
 
 #[doc(inline)]
 pub use tokenkit_core::{
@@ -73,3 +80,6 @@ mod redis_page {}
 #[cfg(all(doctest, feature = "full"))]
 #[doc = include_str!("../docs/encryption.md")]
 mod encryption_page {}
+
+#[doc = include_str!("../docs/http.md")]
+mod http_page {}

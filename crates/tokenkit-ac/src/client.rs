@@ -238,7 +238,7 @@ impl AcClient {
     where
         C: AsRef<TokenCache> + Send + Sync + 'static,
     {
-        AuthClient::new(self.inner.http.client().clone(), AcScheme, cache)
+        self.inner.http.calls(AcScheme, cache)
     }
 
     /// `POST /ac/openapi/v2/tokens/next` with header `token`: a new token for the same

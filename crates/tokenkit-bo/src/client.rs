@@ -80,7 +80,7 @@ impl BoClient {
     where
         C: AsRef<tokenkit_core::TokenCache> + Send + Sync + 'static,
     {
-        tokenkit_core::auth::AuthClient::new(self.http.client().clone(), crate::BoScheme, cache)
+        self.http.calls(crate::BoScheme, cache)
     }
 
     /// Starts a client for the platform at `base_url`, for the project `owner_id`

@@ -20,6 +20,7 @@ use tokenkit::ac::{
     AcAccount, AcClaims, AcClient, CenterRegion, ClusterSelector, Region, ServiceKind, ServiceUrl,
 };
 
+use crate::http::HttpArgs;
 use crate::output::{self, CliResult, print_json, print_token, rfc3339, secret_from};
 use crate::refused::RefusedArgs;
 use crate::store::StoreArgs;
@@ -45,6 +46,8 @@ pub enum Command {
         /// The platform.
         #[arg(long)]
         base_url: String,
+        #[command(flatten)]
+        http: HttpArgs,
         /// The current token (prefer the TOKENKIT_AC_TOKEN environment variable).
         #[arg(long)]
         token: Option<String>,
@@ -79,6 +82,8 @@ pub enum Command {
         /// The platform.
         #[arg(long)]
         base_url: String,
+        #[command(flatten)]
+        http: HttpArgs,
         /// The token (prefer the TOKENKIT_AC_TOKEN environment variable).
         #[arg(long)]
         token: Option<String>,
@@ -186,11 +191,15 @@ pub struct Account {
         allow_hyphen_values = true
     )]
     secret_key: Option<String>,
+    #[command(flatten)]
+    http: HttpArgs,
 }
 
 impl Account {
     fn client(self) -> Result<AcClient, tokenkit::Error> {
-        let mut builder = AcClient::builder(self.base_url).user(self.user);
+        let mut builder = AcClient::builder(self.base_url)
+            .user(self.user)
+            .http(self.http.config());
         if let Some(url) = self.auth_url {
             builder = builder.auth_url(url);
         }
@@ -246,10 +255,11 @@ pub async fn run(command: Command) -> CliResult {
         }
         Command::Renew {
             base_url,
+            http,
             token,
             json,
         } => {
-            let client = AcClient::builder(base_url).build()?;
+            let client = AcClient::builder(base_url).http(http.config()).build()?;
             let current = secret_from(token, TOKEN_ENV)?;
             let renewed = client.renew(&current.into()).await?;
             if json {
@@ -272,8 +282,12 @@ pub async fn run(command: Command) -> CliResult {
             print_token(&token, json, token_json);
             Ok(())
         }
-        Command::State { base_url, token } => {
-            let client = AcClient::builder(base_url).build()?;
+        Command::State {
+            base_url,
+            http,
+            token,
+        } => {
+            let client = AcClient::builder(base_url).http(http.config()).build()?;
             let token = secret_from(token, TOKEN_ENV)?;
             println!("{}", client.state(&token.into()).await?);
             Ok(())

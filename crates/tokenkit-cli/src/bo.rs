@@ -10,6 +10,7 @@ use serde_json::json;
 use tokenkit::bo::{BoClient, BoProvider, NodeJsMode, TokenUser, VerifyEncoding, VerifySigner};
 use tokenkit::{Token, TokenCache};
 
+use crate::http::HttpArgs;
 use crate::output::{CliResult, print_json, print_token, rfc3339, secret_from, token_json};
 use crate::refused::RefusedArgs;
 use crate::store::StoreArgs;
@@ -98,6 +99,8 @@ pub struct PlatformArgs {
     /// Ask for snake_case fields (`_nodejs=common-data-under`).
     #[arg(long)]
     snake_case: bool,
+    #[command(flatten)]
+    http: HttpArgs,
 }
 
 pub async fn run(command: Command) -> CliResult {
@@ -175,7 +178,7 @@ impl PlatformArgs {
         if args.snake_case {
             client = client.nodejs_mode(NodeJsMode::CommonDataUnder);
         }
-        client.build()
+        client.http(args.http.config()).build()
     }
 }
 

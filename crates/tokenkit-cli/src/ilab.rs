@@ -11,6 +11,7 @@ use tokenkit::ilab::{
 };
 use tokenkit::{Grant, Token, TokenCache};
 
+use crate::http::HttpArgs;
 use crate::output::{CliResult, print_json, print_token, rfc3339, secret_from, token_json};
 use crate::refused::RefusedArgs;
 use crate::results::{self, Source};
@@ -141,6 +142,8 @@ pub struct App {
     /// Send a POST form instead of a GET query string.
     #[arg(long)]
     post: bool,
+    #[command(flatten)]
+    http: HttpArgs,
 }
 
 /// The dialects of `--dialect`.
@@ -170,6 +173,7 @@ impl App {
             } else {
                 RequestMethod::Get
             })
+            .http(self.http.config())
             .build()
     }
 }

@@ -6,6 +6,7 @@ mod ac;
 mod agent;
 mod bo;
 mod demo;
+mod http;
 mod ilab;
 mod inspect;
 mod output;

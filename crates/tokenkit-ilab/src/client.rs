@@ -125,11 +125,7 @@ impl IlabClient {
     where
         C: AsRef<tokenkit_core::TokenCache> + Send + Sync + 'static,
     {
-        tokenkit_core::auth::AuthClient::new(
-            self.inner.http.client().clone(),
-            crate::IlabScheme,
-            cache,
-        )
+        self.inner.http.calls(crate::IlabScheme, cache)
     }
 
     /// A builder: the platform's base URL (`https://host:8180`), the experiment's

@@ -87,12 +87,11 @@ impl Reporter {
     where
         C: AsRef<TokenCache> + Send + Sync + 'static,
     {
-        let http = client.http().client().clone();
+        let http = client.http();
         Self {
             client: client.clone(),
-            upload: AuthClient::new(http.clone(), crate::IlabScheme, Arc::clone(&grant)),
-            read_back: AuthClient::new(
-                http,
+            upload: http.calls(crate::IlabScheme, Arc::clone(&grant)),
+            read_back: http.calls(
                 SignedQuery {
                     client: client.clone(),
                 },

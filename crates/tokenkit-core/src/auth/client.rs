@@ -1,6 +1,8 @@
 //! [`AuthClient`]: authenticated calls for users without a middleware stack.
 
+use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::{IntoUrl, Method, RequestBuilder};
 
@@ -34,10 +36,25 @@ use crate::{Error, TokenCache};
 /// a second refusal as [`Error::TokenRefused`], a refused request with a streaming
 /// body as [`Error::NotRepeatable`], and whatever the cache says when no token can be
 /// had. None of them holds the token or a URL.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` does not show the `reqwest::Client` (whose own `Debug` lists its proxies
+/// and default headers).
+#[derive(Clone)]
 pub struct AuthClient {
     http: reqwest::Client,
     auth: Authenticator,
+    timeout: Option<Duration>,
+    refuse_redirected: bool,
+}
+
+impl fmt::Debug for AuthClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthClient")
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .field("refuse_redirected", &self.refuse_redirected)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AuthClient {
@@ -62,7 +79,25 @@ impl AuthClient {
         Self {
             http,
             auth: Authenticator::new(scheme, cache),
+            timeout: None,
+            refuse_redirected: false,
         }
+    }
+
+    /// A total timeout for every request that sets none of its own (a client built
+    /// without one, such as a user's, would otherwise wait forever).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Refuse an answer that came through a redirect the client followed (its URL is
+    /// not the request's), with [`Error::Config`]: the redirect may have carried the
+    /// token to another host. The clients of the platform crates' `calls()` do; give
+    /// them a client that follows no redirects.
+    pub fn refusing_redirects(mut self) -> Self {
+        self.refuse_redirected = true;
+        self
     }
 
     /// A request builder on the underlying client; send it with [`AuthClient::send`].
@@ -92,7 +127,11 @@ impl AuthClient {
     }
 
     /// Sends `request` with the token, recovering from one refusal.
-    pub async fn execute(&self, request: reqwest::Request) -> Result<reqwest::Response, Error> {
+    pub async fn execute(&self, mut request: reqwest::Request) -> Result<reqwest::Response, Error> {
+        if request.timeout().is_none() {
+            *request.timeout_mut() = self.timeout;
+        }
+        let url = request.url().clone();
         let spend = if request.method().is_idempotent() {
             Spend::No
         } else {
@@ -103,6 +142,11 @@ impl AuthClient {
             started: tokio::time::Instant::now(),
         };
         match self.auth.call(request, &mut direct).await {
+            // The scheme may have put the token in the query: scheme, host, port and
+            // path tell a redirect.
+            Ok(response) if self.refuse_redirected && !same_resource(response.url(), &url) => Err(
+                crate::http::redirected(self.auth.scheme.platform(), response.url()),
+            ),
             Ok(response) => Ok(response),
             Err(CallError::Auth(error)) => Err(error),
             Err(CallError::Transport(error)) => Err(transport_error(
@@ -128,6 +172,13 @@ impl AuthClient {
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }
+}
+
+fn same_resource(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+        && a.path() == b.path()
 }
 
 /// reqwest's client as the transport.
