@@ -6,7 +6,11 @@
 //!   [`RedisStore`] (a fleet; see [`tokenkit_redis`] for TLS and ACL users).
 //!
 //! [`StoreOptions`] says how: with a [`Keyring`], the `file:` and Redis stores seal the
-//! secrets they keep (`memory:` keeps nothing at rest, and ignores it).
+//! secrets they keep (`memory:` keeps nothing at rest, and ignores it). Opening a
+//! `file:` or Redis store verifies its key check
+//! ([`tokenkit_core::store::seal::verify_key_check`]): a keyring that lacks the store's
+//! key, or none for a sealed store, is a store error (not transient) here, before any
+//! platform call.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -54,10 +58,11 @@ pub async fn open_with(
                 "the store file: needs a directory, e.g. file:/var/lib/tokenkit",
             ));
         }
-        let store = FileStore::open(path)?;
+        // Either verifies the store's key check: a wrong key, or none for a sealed store,
+        // fails here, before the caller spends anything.
         return Ok(Arc::new(match options.keyring.clone() {
-            Some(keyring) => store.with_keyring(keyring),
-            None => store,
+            Some(keyring) => FileStore::open_sealed(path, keyring)?,
+            None => FileStore::open(path)?,
         }));
     }
     if is_redis(url) {
@@ -204,9 +209,13 @@ mod tests {
             !text.contains("SENTINEL") && text.contains("tk1:k1:"),
             "{text}"
         );
-        let plain = open(&url, false).await.expect("opens");
-        let err = plain.load("k").await.expect_err("no key");
-        assert!(err.to_string().contains("this store has no key"), "{err}");
+        let err = open(&url, false)
+            .await
+            .expect_err("sealed: refused without a key");
+        assert!(
+            err.to_string().contains("this process has no store key"),
+            "{err}"
+        );
         let memory = open_with("memory:", false, &options).await.expect("opens");
         memory.compare_and_set("k", 0, &token).await.expect("cas");
         std::fs::remove_dir_all(&dir).expect("clean up");

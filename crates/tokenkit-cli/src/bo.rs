@@ -118,18 +118,22 @@ fn session_key(owner_id: &str, user_id: &str) -> String {
 async fn refresh(args: RefreshArgs) -> CliResult {
     let owner_id = args.platform.owner_id.clone();
     let refresh_token = secret_from(args.refresh_token, REFRESH_TOKEN_ENV)?;
-    let token = args
-        .platform
-        .client()?
-        .refresh(&refresh_token.into())
-        .await?;
-    if !args.store.is_memory() {
+    let client = args.platform.client()?;
+    // The store is opened before the refresh token is spent (bo rotates it): a wrong
+    // store key fails here, and the refresh token still works for a run that has the
+    // right one.
+    let kept = if args.store.is_memory() {
+        None
+    } else {
+        Some(args.store.open(false).await?)
+    };
+    let token = client.refresh(&refresh_token.into()).await?;
+    if let Some(store) = kept {
         let Some(user_id) = TokenUser::of(&token).and_then(|u| u.user_id) else {
             return Err(tokenkit::Error::config(
                 "the answer named no user (tokenUser.userId) to keep the session under",
             ));
         };
-        let store = args.store.open(false).await?;
         crate::store::replace(&*store, &session_key(&owner_id, &user_id), &token).await?;
     }
     if args.json {

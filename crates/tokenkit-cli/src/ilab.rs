@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokenkit::ilab::{
     Dialect, HexCase, IlabClient, IlabProvider, REFRESH_BUDGET, RequestMethod, Ticket,
 };
-use tokenkit::{Grant, Token, TokenCache};
+use tokenkit::{Grant, Token, TokenCache, TokenStore};
 
 use crate::http::HttpArgs;
 use crate::output::{CliResult, print_json, print_token, rfc3339, secret_from, token_json};
@@ -195,8 +195,19 @@ pub async fn run(command: Command) -> CliResult {
                 }
             };
             let appid = app.appid.clone();
-            let token = app.client()?.exchange(&ticket).await?;
-            keep(&store, &appid, &token).await?;
+            let client = app.client()?;
+            // The store is opened before the single-use ticket is spent: a wrong store
+            // key, a sealed store without one or an unreachable Redis fails here, and
+            // the ticket still works for a run that gets them right.
+            let kept = if store.is_memory() {
+                None
+            } else {
+                Some(store.open(true).await?)
+            };
+            let token = client.exchange(&ticket).await?;
+            if let Some(store) = kept {
+                keep(&*store, &appid, &token).await?;
+            }
             show(&token, json);
         }
         Command::Token {
@@ -292,16 +303,12 @@ fn session_key(appid: &str, un: &str) -> String {
 
 /// Writes a freshly exchanged grant over whatever the store held for that user (a
 /// relaunch starts a new grant with a new budget).
-async fn keep(store: &StoreArgs, appid: &str, token: &Token) -> CliResult {
-    if store.is_memory() {
-        return Ok(());
-    }
+async fn keep(store: &dyn TokenStore, appid: &str, token: &Token) -> CliResult {
     let Some(un) = token.user().map(|u| u.id.clone()) else {
         return Err(tokenkit::Error::config(
             "the exchange named no user (`un`) to keep the grant under",
         ));
     };
-    let store = store.open(true).await?;
     let key = session_key(appid, &un);
     let token = token.clone().with_grant(Grant {
         refreshes_spent: 0,
@@ -309,7 +316,7 @@ async fn keep(store: &StoreArgs, appid: &str, token: &Token) -> CliResult {
         outcome_unknown: false,
         ..Default::default()
     });
-    crate::store::replace(&*store, &key, &token).await
+    crate::store::replace(store, &key, &token).await
 }
 
 fn show(token: &Token, json: bool) {

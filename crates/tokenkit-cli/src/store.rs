@@ -6,6 +6,8 @@
 //!
 //! The tokens a `file:` or Redis store keeps are sealed with the keyring in
 //! `TOKENKIT_STORE_KEY` or the file `--store-key-file` names (docs/encryption.md).
+//! Opening the store verifies its key check, so a wrong key, or none for a sealed
+//! store, fails there: every command opens its store before its first platform call.
 //! There is deliberately no flag that takes a key itself: it would show in `ps`.
 
 use std::path::PathBuf;

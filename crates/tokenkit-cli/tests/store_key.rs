@@ -4,7 +4,10 @@
 //!
 //! Runs with the same key share one login; the store holds no byte window of the
 //! printed token; a run with another key (or none) exits non-zero naming the key id,
-//! and the platform saw no login or renewal from it; the key is never printed.
+//! and the platform saw no login or renewal from it; the key is never printed. The
+//! commands that spend something single-use before they read a grant (`ilab exchange`:
+//! the launch ticket; `bo refresh`: the rotating refresh token) spend nothing with a
+//! wrong key either: the store's key check refuses it first.
 
 mod common;
 #[path = "../../tokenkit-redis/tests/support/mod.rs"]
@@ -113,6 +116,26 @@ fn private_file(path: &Path, content: &str, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
+/// The keys a store sealed with a `k1` must refuse — `k2`, `other_k1` (another key
+/// named k1), none — and what each refusal says.
+fn wrong_keys<'a>(k2: &'a str, other_k1: &'a str) -> [(Option<&'a str>, &'static str); 3] {
+    [
+        (
+            Some(k2),
+            "this store is sealed with store key \"k1\", which this process does not have (it \
+             has \"k2\")",
+        ),
+        (
+            Some(other_k1),
+            "this store is sealed with another key named \"k1\" than this process has",
+        ),
+        (
+            None,
+            "this store is sealed with store key \"k1\"; this process has no store key",
+        ),
+    ]
+}
+
 /// The runs every store kind must pass; `inspect` returns every byte the store holds.
 fn shared_by_one_key_refused_by_any_other(
     sandbox: &Sandbox,
@@ -146,28 +169,11 @@ fn shared_by_one_key_refused_by_any_other(
         );
     }
 
-    // Another key, the same id with other bytes, no key at all: each refused clearly.
-    let runs = [
-        (
-            Some(k2.as_str()),
-            "sealed with store key \"k1\", which this process does not have (it has \"k2\")",
-        ),
-        (
-            Some(other_k1.as_str()),
-            "cannot be opened with store key \"k1\" (a different key with the same id",
-        ),
-        (
-            None,
-            "is sealed with store key \"k1\"; this store has no key",
-        ),
-    ];
-    for (key, expected) in runs {
+    // Another key, the same id with other bytes, no key at all: each refused clearly, by
+    // the store's key check, when the store is opened.
+    for (key, expected) in wrong_keys(&k2, &other_k1) {
         let output = ac_token(sandbox, store, key).output().expect("run");
         let stderr = refusal(&output, expected);
-        assert!(
-            stderr.contains("ac:demo:demo-org:11112"),
-            "names the grant: {stderr}"
-        );
         assert!(!stderr.contains(&token), "{stderr}");
         assert_not_shown(&output, &materials);
     }
@@ -259,4 +265,137 @@ fn a_sealed_redis_store_is_shared_by_one_key_and_refused_by_any_other() {
     };
     shared_by_one_key_refused_by_any_other(&sandbox, &redis.url(), &dir, &inspect);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+const ILAB_APPID: &str = "1681600222748241929";
+
+/// A `tokenkit` command over `store` with the store key `key` (none if `None`) and the
+/// sandbox's ilab and bo secrets.
+fn tokenkit(store: &str, key: Option<&str>, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tokenkit"));
+    command
+        .args(args)
+        .args(["--store", store])
+        .env_remove("TOKENKIT_STORE_KEY")
+        .env("TOKENKIT_ILAB_SECRET", "123456")
+        .env("TOKENKIT_BO_DES_KEY", "12345678")
+        .env("TOKENKIT_LOG", "debug");
+    if let Some(key) = key {
+        command.env("TOKENKIT_STORE_KEY", key);
+    }
+    command
+}
+
+/// A launch ticket of user `un`, as it stands in the launch URL.
+fn ticket(sandbox: &Sandbox, un: &str) -> String {
+    let answer = sandbox.call(
+        "POST",
+        "/_sandbox/ilab/tickets",
+        Some(&serde_json::json!({"un": un, "dis": "张三"})),
+    );
+    answer["ticket_url_encoded"]
+        .as_str()
+        .expect("a ticket")
+        .to_owned()
+}
+
+fn ilab_exchange(sandbox: &Sandbox, store: &str, ticket: &str, key: Option<&str>) -> Output {
+    let base_url = sandbox.base_url();
+    let args = ["ilab", "exchange", "--base-url", &base_url];
+    tokenkit(store, key, &args)
+        .args(["--appid", ILAB_APPID, "--ticket", ticket, "--json"])
+        .output()
+        .expect("run")
+}
+
+fn bo_refresh(sandbox: &Sandbox, store: &str, refresh_token: &str, key: Option<&str>) -> Output {
+    let base_url = sandbox.base_url();
+    let args = ["bo", "refresh", "--base-url", &base_url];
+    tokenkit(store, key, &args)
+        .args(["--owner-id", "demo-owner"])
+        .env("TOKENKIT_BO_REFRESH_TOKEN", refresh_token)
+        .output()
+        .expect("run")
+}
+
+/// What a store sealed with `k1` must do for the commands that spend something single-use
+/// before they can read a grant: an ilab launch ticket, a bo refresh token (rotated).
+/// A run with a wrong key, or none, exits 1 naming the key, and the platform saw no
+/// exchange and no refresh: the ticket and the refresh token still work with the key.
+fn a_wrong_key_spends_no_ticket_and_no_refresh_token(sandbox: &Sandbox, store: &str) {
+    let (k1, k1_material) = new_key("k1");
+    let (other_k1, other_material) = new_key("k1");
+    let (k2, k2_material) = new_key("k2");
+    let materials = [k1_material.as_str(), &other_material, &k2_material];
+    // A first launch seals the store with k1.
+    let first = ilab_exchange(sandbox, store, &ticket(sandbox, "u0"), Some(&k1));
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert_eq!(sandbox.count("ilab.accesstoken"), 1);
+
+    let launch = ticket(sandbox, "u1");
+    let login = sandbox.call(
+        "POST",
+        "/_sandbox/bo/sessions",
+        Some(&serde_json::json!({"userId": "alice"})),
+    );
+    let refresh_token = login["refreshToken"].as_str().expect("a refresh token");
+    for (key, expected) in wrong_keys(&k2, &other_k1) {
+        let output = ilab_exchange(sandbox, store, &launch, key);
+        refusal(&output, expected);
+        assert_not_shown(&output, &materials);
+        let output = bo_refresh(sandbox, store, refresh_token, key);
+        refusal(&output, expected);
+        assert_not_shown(&output, &materials);
+    }
+    assert_eq!(
+        sandbox.count("ilab.accesstoken"),
+        1,
+        "no ticket exchanged by a refused run"
+    );
+    assert_eq!(
+        sandbox.count("bo.refresh"),
+        0,
+        "no refresh by a refused run"
+    );
+
+    // The ticket is unspent: with the right key it is exchanged, and its grant kept.
+    let launched = ilab_exchange(sandbox, store, &launch, Some(&k1));
+    assert!(launched.status.success(), "{}", text(&launched.stderr));
+    let answer: serde_json::Value =
+        serde_json::from_slice(&launched.stdout).expect("one JSON object");
+    assert_eq!(answer["un"], "u1");
+    assert_eq!(sandbox.count("ilab.accesstoken"), 2);
+    let base_url = sandbox.base_url();
+    let token_args = ["ilab", "token", "--base-url", &base_url];
+    let stored = tokenkit(store, Some(&k1), &token_args)
+        .args(["--appid", ILAB_APPID, "--session", "u1"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        Some(printed_token(&stored).as_str()),
+        answer["access_token"].as_str(),
+        "the grant kept is the launch's"
+    );
+    // So is the refresh token.
+    let refreshed = bo_refresh(sandbox, store, refresh_token, Some(&k1));
+    assert!(refreshed.status.success(), "{}", text(&refreshed.stderr));
+    assert_eq!(sandbox.count("bo.refresh"), 1);
+}
+
+#[test]
+fn a_wrong_key_for_a_sealed_file_store_spends_no_ticket_and_no_refresh_token() {
+    let sandbox = Sandbox::start();
+    let dir = fresh_dir("spend-file");
+    let store = format!("file:{}", dir.join("grants").display());
+    a_wrong_key_spends_no_ticket_and_no_refresh_token(&sandbox, &store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_wrong_key_for_a_sealed_redis_store_spends_no_ticket_and_no_refresh_token() {
+    let Some(redis) = support::RedisServer::start() else {
+        return;
+    };
+    let sandbox = Sandbox::start();
+    a_wrong_key_spends_no_ticket_and_no_refresh_token(&sandbox, &redis.url());
 }

@@ -1,6 +1,7 @@
 //! A `FileStore` with a keyring: the files hold no byte window of any token, keys roll
 //! over, a record sealed with a key this store lacks is a clear error (and a cache over
-//! it calls nobody), a store switched to encryption reads what it kept in clear.
+//! it calls nobody) even past the key check, a store switched to encryption reads what
+//! it kept in clear. The key check itself: tests/file_store_key_check.rs.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -92,9 +93,8 @@ fn assert_store_error(err: &Error, expected: &str) {
 #[tokio::test]
 async fn the_files_hold_no_window_of_a_token_and_the_rest_stays_readable() {
     let dir = dir("windows");
-    let store = FileStore::open(&dir)
-        .expect("open")
-        .with_keyring(Keyring::new([key("k1")]).expect("keys"));
+    let store =
+        FileStore::open_sealed(&dir, Keyring::new([key("k1")]).expect("keys")).expect("open");
     let written = store
         .compare_and_set(KEY, 0, &token(ACCESS))
         .await
@@ -142,9 +142,7 @@ async fn the_files_hold_no_window_of_a_token_and_the_rest_stays_readable() {
 async fn a_new_key_is_rolled_in_while_old_records_still_read() {
     let dir = dir("rotation");
     let k1_bytes = || Keyring::parse(&text_of("k1", 1)).expect("k1");
-    let old = FileStore::open(&dir)
-        .expect("open")
-        .with_keyring(k1_bytes());
+    let old = FileStore::open_sealed(&dir, k1_bytes()).expect("open");
     old.compare_and_set(KEY, 0, &token(ACCESS))
         .await
         .expect("cas");
@@ -153,7 +151,7 @@ async fn a_new_key_is_rolled_in_while_old_records_still_read() {
     // k2 first, k1 kept: what k1 sealed reads; the next write carries k2.
     let both =
         Keyring::parse(&format!("{}\n{}", text_of("k2", 2), text_of("k1", 1))).expect("keys");
-    let rolled = FileStore::open(&dir).expect("open").with_keyring(both);
+    let rolled = FileStore::open_sealed(&dir, both).expect("open");
     let v = rolled.load(KEY).await.expect("load").expect("present");
     assert_eq!(v.token.access_token().expose_secret(), ACCESS);
     assert_eq!(
@@ -171,9 +169,8 @@ async fn a_new_key_is_rolled_in_while_old_records_still_read() {
     );
 
     // k1 dropped: the pending record it sealed is a clear error naming k1.
-    let k2_only = FileStore::open(&dir)
-        .expect("open")
-        .with_keyring(Keyring::parse(&text_of("k2", 2)).expect("k2"));
+    let k2_only = FileStore::open_sealed(&dir, Keyring::parse(&text_of("k2", 2)).expect("k2"))
+        .expect("the key check was renewed with k2");
     let v = k2_only.load(KEY).await.expect("load").expect("present");
     assert_eq!(
         v.token.access_token().expose_secret(),
@@ -184,9 +181,16 @@ async fn a_new_key_is_rolled_in_while_old_records_still_read() {
         &err,
         "sealed with store key \"k1\", which this process does not have (it has \"k2\")",
     );
-    let k1_only = FileStore::open(&dir)
-        .expect("open")
-        .with_keyring(k1_bytes());
+    // A process still on k1 alone is refused when it opens the store (its key check).
+    let err = FileStore::open_sealed(&dir, k1_bytes()).expect_err("sealed with k2");
+    assert!(
+        err.to_string()
+            .contains("sealed with store key \"k2\", which this process does not have"),
+        "{err}"
+    );
+    // Past the check (removed by hand), its records refuse it too.
+    std::fs::remove_file(dir.join(".keycheck")).expect("remove the check");
+    let k1_only = FileStore::open_sealed(&dir, k1_bytes()).expect("no check to refuse it");
     let err = k1_only.load(KEY).await.expect_err("sealed with k2");
     assert_store_error(
         &err,
@@ -195,19 +199,35 @@ async fn a_new_key_is_rolled_in_while_old_records_still_read() {
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
 
+/// Opens `dir` with `keyring` past its key check, as if an operator had removed the
+/// check: the records themselves must still refuse a wrong key.
+fn past_the_key_check(dir: &Path, keyring: Option<Keyring>) -> FileStore {
+    match std::fs::remove_file(dir.join(".keycheck")) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("remove the check: {e}"),
+        _ => {}
+    }
+    match keyring {
+        Some(keyring) => FileStore::open_sealed(dir, keyring).expect("open"),
+        None => FileStore::open(dir).expect("open"),
+    }
+}
+
 #[tokio::test]
-async fn a_different_key_with_the_same_id_or_no_key_is_a_clear_error() {
+async fn a_record_refuses_a_different_key_with_the_same_id_or_no_key() {
     let dir = dir("wrong");
-    let store = FileStore::open(&dir)
-        .expect("open")
-        .with_keyring(Keyring::new([key("k1")]).expect("keys"));
+    let store =
+        FileStore::open_sealed(&dir, Keyring::new([key("k1")]).expect("keys")).expect("open");
     store
         .compare_and_set(KEY, 0, &token(ACCESS))
         .await
         .expect("cas");
-    let impostor = FileStore::open(&dir)
-        .expect("open")
-        .with_keyring(Keyring::new([key("k1")]).expect("keys"));
+    let plain = past_the_key_check(&dir, None);
+    let err = plain.load(KEY).await.expect_err("no key");
+    assert_store_error(
+        &err,
+        "is sealed with store key \"k1\"; this store has no key",
+    );
+    let impostor = past_the_key_check(&dir, Some(Keyring::new([key("k1")]).expect("keys")));
     let err = impostor.load(KEY).await.expect_err("another k1");
     assert_store_error(
         &err,
@@ -219,12 +239,6 @@ async fn a_different_key_with_the_same_id_or_no_key_is_a_clear_error() {
         .await
         .expect_err("cannot read what it would replace");
     assert_store_error(&err, "cannot be opened");
-    let plain = FileStore::open(&dir).expect("open");
-    let err = plain.load(KEY).await.expect_err("no key");
-    assert_store_error(
-        &err,
-        "is sealed with store key \"k1\"; this store has no key",
-    );
     assert_eq!(
         store
             .load(KEY)
@@ -252,9 +266,8 @@ async fn a_store_kept_in_clear_reads_with_a_keyring_and_is_sealed_by_its_next_wr
         ACCESS
     ));
 
-    let sealed = FileStore::open(&dir)
-        .expect("open")
-        .with_keyring(Keyring::new([key("k1")]).expect("keys"));
+    let sealed =
+        FileStore::open_sealed(&dir, Keyring::new([key("k1")]).expect("keys")).expect("open");
     let v = sealed
         .load(KEY)
         .await
@@ -274,6 +287,13 @@ async fn a_store_kept_in_clear_reads_with_a_keyring_and_is_sealed_by_its_next_wr
         assert!(!holds_a_window_of(&bytes, ACCESS), "{name}");
         assert!(!holds_a_window_of(&bytes, "SENTINEL-SCORE-98.5"), "{name}");
     }
+    // From now on the store is sealed: a process that forgot its key is refused at once.
+    let err = FileStore::open(&dir).expect_err("sealed now");
+    assert!(
+        err.to_string()
+            .contains("this store is sealed with store key \"k1\"; this process has no store key"),
+        "{err}"
+    );
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
 
@@ -298,9 +318,8 @@ impl TokenProvider for Counting {
 #[tokio::test]
 async fn a_cache_over_a_wrong_key_fails_clearly_and_calls_nobody() {
     let dir = dir("cache");
-    let store = FileStore::open(&dir)
-        .expect("open")
-        .with_keyring(Keyring::new([key("k1")]).expect("keys"));
+    let store =
+        FileStore::open_sealed(&dir, Keyring::new([key("k1")]).expect("keys")).expect("open");
     // A grant that needs renewing: an expired token, so a cache that ignored the load
     // error would refresh or fetch at once.
     let expired = token(ACCESS).with_expiry(Expiry::from_remaining(
@@ -313,7 +332,8 @@ async fn a_cache_over_a_wrong_key_fails_clearly_and_calls_nobody() {
         Keyring::new([key("k9")]).expect("other id"),
     ] {
         let provider = Arc::new(Counting::default());
-        let wrong = FileStore::open(&dir).expect("open").with_keyring(keyring);
+        // (Opening it is refused by the key check: see tests/file_store_key_check.rs.)
+        let wrong = past_the_key_check(&dir, Some(keyring));
         let cache = TokenCache::builder(Arc::clone(&provider))
             .store(Arc::new(wrong))
             .key(KEY)

@@ -5,8 +5,8 @@
 //! inside the tag (`{`, `}` and `%` become `%7B`, `%7D`, `%25`) so that a key can
 //! never end the tag early and two grants can never share names.
 //!
-//! One name is not a grant's: the index of the keys that have pending records
-//! ([`pending_index`]), which lives in a slot of its own.
+//! Two names are no grant's, each in a slot of its own: the index of the keys that have
+//! pending records ([`pending_index`]) and the store's key check ([`key_check`]).
 
 /// The names one grant uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +44,12 @@ impl Names {
 /// equals a grant's name: those have `{` right after the prefix.
 pub(crate) fn pending_index(prefix: &str) -> String {
     format!("{prefix}:pending-keys")
+}
+
+/// The string holding the store's key check under `prefix` (see [`crate::key_check`]).
+/// Like the pending index it has no hash tag and never equals a grant's name.
+pub(crate) fn key_check(prefix: &str) -> String {
+    format!("{prefix}:keycheck")
 }
 
 /// Escapes the characters that would break the hash tag. An empty key would make an
@@ -98,12 +104,22 @@ mod tests {
     }
 
     #[test]
-    fn the_pending_index_is_no_grant_name() {
+    fn the_pending_index_and_the_key_check_are_no_grant_names() {
         let index = pending_index("tokenkit");
         assert_eq!(index, "tokenkit:pending-keys");
+        let check = key_check("tokenkit");
+        assert_eq!(check, "tokenkit:keycheck");
         // No hash tag: Cluster hashes the whole name, a slot of its own.
         assert_eq!(hash_tag(&index), index);
-        for key in ["pending-keys", "", "{pending-keys}", "a}b"] {
+        assert_eq!(hash_tag(&check), check);
+        for key in [
+            "pending-keys",
+            "keycheck",
+            "",
+            "{pending-keys}",
+            "{keycheck}",
+            "a}b",
+        ] {
             let names = Names::new("tokenkit", key);
             for name in [
                 &names.state,
@@ -113,6 +129,7 @@ mod tests {
                 &names.pending_order,
             ] {
                 assert_ne!(name, &index, "{key:?}");
+                assert_ne!(name, &check, "{key:?}");
             }
         }
     }

@@ -23,7 +23,9 @@
 //! - **Sealed secrets** ([`RedisStoreBuilder::keyring`]): the access and refresh tokens
 //!   inside `record` and the pending records' data are sealed with AES-256-GCM
 //!   ([`tokenkit_core::store::seal`]); the other fields stay readable, so the scripts,
-//!   leases and budgets are unchanged.
+//!   leases and budgets are unchanged. The string `<prefix>:keycheck` holds the store's
+//!   key check, which [`RedisStoreBuilder::connect`] verifies: a wrong key, or none, is
+//!   refused before anything is read or spent.
 //! - [`RedisStore::spend`]: an atomic check-and-count of one refresh;
 //!   [`RedisStore::subscribe`]: change hints over pub/sub.
 //!
@@ -100,6 +102,7 @@ mod config;
 mod endpoint;
 mod error;
 mod fallback;
+mod key_check;
 mod keys;
 mod pending;
 mod probe;

@@ -116,6 +116,9 @@ impl RedisStoreBuilder {
     /// spent, budget, unknown, expiry) stay readable, so leases, budgets and the scripts
     /// work unchanged. Values kept in clear are still read; a value sealed with a key
     /// the keyring lacks is a store error that is not transient.
+    ///
+    /// [`connect`](Self::connect) verifies the keyring against the store's key check
+    /// (`<prefix>:keycheck`) before anything else is read or written.
     pub fn keyring(mut self, keyring: tokenkit_core::Keyring) -> Self {
         self.settings.keyring = Some(keyring);
         self
@@ -124,6 +127,11 @@ impl RedisStoreBuilder {
     /// The store, connecting lazily (at the first operation). Fails only for an
     /// invalid URL or TLS configuration (a CA or client certificate that cannot be
     /// read). Must be called inside a Tokio runtime.
+    ///
+    /// Being lazy, it does **not** verify the store's key check: a wrong keyring (or a
+    /// missing one) shows only when a sealed record is read, which may be after
+    /// something was spent (an ilab ticket is exchanged before its grant is read). Use
+    /// [`connect`](Self::connect) wherever a key is involved.
     pub fn build(self) -> Result<RedisStore, Error> {
         let client = self.endpoint.client()?;
         let s = self.settings;
@@ -150,10 +158,22 @@ impl RedisStoreBuilder {
     /// The store, after checking that Redis answers `PING`. A server that refuses
     /// the connection for good (TLS, password, ACL) is reported as what it is, within
     /// the connect and operation timeouts.
+    ///
+    /// Then it verifies the store's key check, the string `<prefix>:keycheck`
+    /// ([`tokenkit_core::store::seal::verify_key_check`]). With a keyring: a check
+    /// sealed with a key id the keyring lacks, or with other bytes under the same id,
+    /// fails with a store error that is not transient (so this fails at once, before
+    /// any platform call); a missing check is written with the current key (`SET NX`:
+    /// of two processes connecting with different keys, one wins and the other is
+    /// refused); one sealed with an older key of the keyring is written again with the
+    /// current key, so processes that lack the new key are refused from then on.
+    /// Without a keyring, finding a check fails the same way: this process forgot its
+    /// key.
     pub async fn connect(self) -> Result<RedisStore, Error> {
         let store = self.build()?;
         probe::once(&store.inner.client, &store.inner.settings).await?;
         store.ping().await?;
+        store.verify_key_check().await?;
         Ok(store)
     }
 }

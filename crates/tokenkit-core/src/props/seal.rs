@@ -1,8 +1,10 @@
 //! Sealed values and keyrings ([`crate::store::seal`]): any text where a sealed value
 //! is kept, and any mutation of a real sealed value, opens to the very plaintext that
 //! was sealed or is a store error (not transient) — never a panic, never other bytes —
-//! and no error shows the key. Any keyring text is a keyring or a config error that
-//! shows none of the key material it was given.
+//! and no error shows the key. Any text kept as a store's key check, or any mutation of
+//! a real one, holds only if it is that check, else is such a store error. Any keyring
+//! text is a keyring or a config error that shows none of the key material it was
+//! given.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -11,7 +13,9 @@ use proptest::sample::{Index, select};
 
 use super::fuzz;
 use crate::Error;
-use crate::store::seal::{Keyring, PREFIX, open_pending, seal_pending};
+use crate::store::seal::{
+    KeyCheck, Keyring, PREFIX, open_pending, seal_key_check, seal_pending, verify_key_check,
+};
 
 const GRANT: &str = "ilab:1681600222748241929:u1";
 const ID: &str = "o-1";
@@ -153,6 +157,33 @@ proptest! {
         } else {
             // No longer looks sealed: it is taken as a value kept in clear.
             prop_assert_eq!(open_pending(Some(&keyring), GRANT, ID, sealed.clone()).ok(), Some(sealed));
+        }
+    }
+
+    #[test]
+    fn a_key_check_holds_only_if_it_is_the_check_else_is_a_store_error(
+        edits in prop::collection::vec(edits(), 0..=3),
+        text in fuzz::arbitrary_text(),
+        arbitrary in any::<bool>(),
+    ) {
+        let keyring = keyring();
+        let genuine = seal_key_check(&keyring).expect("sealed");
+        let stored = if arbitrary {
+            text
+        } else {
+            edits.iter().fold(genuine.clone(), |stored, edit| {
+                String::from_utf8_lossy(&apply(&stored, edit)).into_owned()
+            })
+        };
+        for keys in [Some(&keyring), None] {
+            match verify_key_check(keys, Some(&stored), "the test's copy") {
+                Ok(verdict) => {
+                    prop_assert_eq!(verdict, KeyCheck::Holds);
+                    prop_assert!(keys.is_some(), "a check holds without a keyring");
+                    prop_assert_eq!(stored.trim(), genuine.as_str());
+                }
+                Err(error) => check_opened(Err(error))?,
+            }
         }
     }
 

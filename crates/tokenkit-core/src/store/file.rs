@@ -6,9 +6,10 @@
 //! 0700 directory. The refresh lease is an OS file lock on a sibling `.lease` file,
 //! which the OS releases when its holder dies, so a crashed refresher never blocks the
 //! others. Secrets rest on disk protected by those permissions only, unless the store
-//! has a [`Keyring`] ([`FileStore::with_keyring`]): then the access and refresh tokens
+//! has a [`Keyring`] ([`FileStore::open_sealed`]): then the access and refresh tokens
 //! and the pending records' data are sealed ([`super::seal`]), while generation,
-//! expiry, grant accounting and metadata stay readable. A writer killed between writing
+//! expiry, grant accounting and metadata stay readable, and the file `.keycheck` proves
+//! at every open that the keyring holds the store's key. A writer killed between writing
 //! its temporary file and renaming it leaves that copy behind, and the next
 //! [`FileStore::open`] removes it.
 //!
@@ -29,13 +30,15 @@ use super::seal::{self, Keyring};
 use super::{CasOutcome, Lease, PendingRecord, TokenStore, Versioned, temp_file};
 use crate::{Error, Token, TokenRecord};
 
+mod key_check;
+
 /// Tokens kept as files in one directory.
 ///
 /// ```no_run
 /// let store = tokenkit_core::FileStore::open("/var/lib/myapp/tokens")?;
 /// // Or with the tokens sealed at rest:
 /// let keyring = tokenkit_core::Keyring::from_env("TOKENKIT_STORE_KEY")?;
-/// let sealed = tokenkit_core::FileStore::open("/var/lib/myapp/tokens")?.with_keyring(keyring);
+/// let sealed = tokenkit_core::FileStore::open_sealed("/var/lib/myapp/tokens", keyring)?;
 /// # Ok::<(), tokenkit_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -71,27 +74,40 @@ impl FileStore {
     /// Opens (creating it 0700 if needed) the directory `dir`, and removes the
     /// temporary files that writers killed mid-write left there (each a copy of a
     /// token, its secrets in clear unless the writer had a keyring); a live writer's
-    /// temporary file is never touched. Secrets are kept in clear until
-    /// [`FileStore::with_keyring`].
+    /// temporary file is never touched. Secrets are kept in clear. A directory sealed by
+    /// [`FileStore::open_sealed`] (it has a `.keycheck` file) is refused, not transient:
+    /// this process forgot its keyring, and would otherwise fail only at a record.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, Error> {
-        let dir = dir.into();
+        Self::open_with(dir.into(), None)
+    }
+
+    /// Opens `dir` as [`FileStore::open`] does, with its secrets sealed by `keyring`
+    /// ([`super::seal`]): every write seals the access and refresh tokens and pending
+    /// data with its current key; reads open what any of its keys sealed, and take
+    /// values kept in clear as they are (so an existing store can switch encryption on).
+    ///
+    /// First it verifies the store's key check, the file `.keycheck`
+    /// ([`super::seal::verify_key_check`]): a store sealed with a key id the keyring
+    /// lacks, or with other bytes under the same id, is refused with a store error that
+    /// is not transient, before anything is read or written. A store without a check
+    /// gets one sealed with the current key (two processes opening an empty directory
+    /// with different keys: the second is refused); one sealed with an older key of the
+    /// keyring gets it again with the current key, so processes that lack the new key
+    /// are refused from then on.
+    pub fn open_sealed(dir: impl Into<PathBuf>, keyring: Keyring) -> Result<Self, Error> {
+        Self::open_with(dir.into(), Some(keyring))
+    }
+
+    fn open_with(dir: PathBuf, keyring: Option<Keyring>) -> Result<Self, Error> {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&dir)
             .map_err(|e| io_error("cannot create the store directory", &e))?;
         temp_file::remove_stale(&dir);
-        Ok(Self { dir, keyring: None })
-    }
-
-    /// The same store with its secrets sealed by `keyring` ([`super::seal`]): every write
-    /// seals the access and refresh tokens and pending data with its current key; reads
-    /// open what any of its keys sealed, and take values kept in clear as they are (so
-    /// an existing store can switch encryption on). A value sealed with a key the
-    /// keyring lacks is a store error, not transient.
-    pub fn with_keyring(mut self, keyring: Keyring) -> Self {
-        self.keyring = Some(keyring);
-        self
+        let store = Self { dir, keyring };
+        store.verify_key_check()?;
+        Ok(store)
     }
 
     /// The keyring sealing this store's secrets, if any.
@@ -430,9 +446,7 @@ mod tests {
     async fn a_sealed_store_keeps_the_contract() {
         let dir = temp_dir("sealed");
         let keyring = Keyring::new([seal::StoreKey::generate("k1").expect("random")]);
-        let store = FileStore::open(&dir)
-            .expect("open")
-            .with_keyring(keyring.expect("keys"));
+        let store = FileStore::open_sealed(&dir, keyring.expect("keys")).expect("open");
         conformance::compare_and_set_is_versioned(&store).await;
         conformance::pending_records_are_kept_beside_the_token(&store).await;
         fs::remove_dir_all(dir).expect("cleanup");

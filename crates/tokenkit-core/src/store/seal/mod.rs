@@ -20,6 +20,11 @@
 //!   process does not have, with a different key of the same id, or read by a store
 //!   without a keyring — is a store error that is not transient, naming the grant key,
 //!   the field and the key id; never garbage, never a guess.
+//! - **Checking the key first**: a sealed store keeps a *key check* ([`seal_key_check`]),
+//!   a known text sealed with the current key at a place no grant uses, and verifies it
+//!   when it is opened ([`verify_key_check`]): a process with a wrong key, or none, is
+//!   refused before it reads, writes or spends anything (an ilab ticket is exchanged
+//!   before the grant's record can be read).
 //!
 //! What it protects against, and what not, is in `docs/encryption.md`: a copy of the
 //! data without the key, not a host that holds the key.
@@ -36,10 +41,12 @@
 //! # Ok::<(), tokenkit_core::Error>(())
 //! ```
 
+mod check;
 mod key;
 mod keyring;
 mod sealed;
 
+pub use check::{KeyCheck, seal_key_check, verify_key_check};
 pub use key::{KEY_LEN, MAX_ID_LEN, StoreKey};
 pub use keyring::Keyring;
 pub use sealed::{PREFIX, is_sealed};

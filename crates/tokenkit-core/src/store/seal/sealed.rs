@@ -28,6 +28,8 @@ pub(super) enum Field<'a> {
     RefreshToken,
     /// A pending record, by its id.
     Pending(&'a str),
+    /// The store's key check ([`super::check`]): no grant's, so its grant key is empty.
+    KeyCheck,
 }
 
 /// Where a value rests: bound into its tag, and named in errors.
@@ -45,6 +47,7 @@ impl Place<'_> {
             Field::AccessToken => ("access_token", ""),
             Field::RefreshToken => ("refresh_token", ""),
             Field::Pending(id) => ("pending", id),
+            Field::KeyCheck => ("keycheck", ""),
         };
         let mut aad = Vec::with_capacity(64 + self.grant_key.len() + id.len());
         for part in [PREFIX, key_id, field, id, self.grant_key] {
@@ -61,6 +64,7 @@ impl Place<'_> {
             Field::AccessToken => format!("the access token of key {key:?}"),
             Field::RefreshToken => format!("the refresh token of key {key:?}"),
             Field::Pending(id) => format!("the pending record {id:?} of key {key:?}"),
+            Field::KeyCheck => "the store's key check".to_owned(),
         }
     }
 }
@@ -93,6 +97,31 @@ pub(super) fn seal(key: &StoreKey, place: Place<'_>, plaintext: &str) -> Result<
     ))
 }
 
+/// Why a sealed value did not open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Unopened<'a> {
+    /// It is no well-formed sealed value: cut, edited, not Base64 (or not sealed at all).
+    Malformed,
+    /// Sealed with the key of this id, and there is no keyring.
+    NoKeyring(&'a str),
+    /// Sealed with the key of this id, which the keyring lacks.
+    UnknownKey(&'a str),
+    /// The keyring's key of this id does not open it: other bytes under the same id, or
+    /// a value moved from another place.
+    WrongKey(&'a str),
+    /// It opened to bytes that are not UTF-8.
+    NotUtf8,
+}
+
+/// The key id written in front of a sealed `value`, if it has a well-formed one.
+pub(super) fn key_id(value: &str) -> Option<&str> {
+    value
+        .strip_prefix(PREFIX)
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(id, _)| id)
+        .filter(|id| is_valid_id(id))
+}
+
 /// Opens the sealed `value` kept at `place`. Every failure is a store error that is not
 /// transient (a key does not appear by waiting) and names the place and the key id,
 /// never the value.
@@ -101,70 +130,63 @@ pub(super) fn open(
     place: Place<'_>,
     value: &str,
 ) -> Result<Zeroizing<String>, Error> {
-    let what = || place.describe();
-    let malformed = || {
-        Error::store(
-            format!(
-                "{} looks sealed (it starts with {PREFIX}) but is malformed",
-                what()
+    try_open(keyring, place, value).map_err(|why| {
+        let what = place.describe();
+        let reason = match why {
+            Unopened::Malformed => {
+                format!("{what} looks sealed (it starts with {PREFIX}) but is malformed")
+            }
+            Unopened::NoKeyring(id) => format!(
+                "{what} is sealed with store key {id:?}; this store has no key (give it a \
+                 keyring holding that key)"
             ),
-            false,
-        )
-    };
-    let (id, body) = value
-        .strip_prefix(PREFIX)
-        .and_then(|rest| rest.split_once(':'))
-        .filter(|(id, _)| is_valid_id(id))
-        .ok_or_else(malformed)?;
-    let Some(keyring) = keyring else {
-        return Err(Error::store(
-            format!(
-                "{} is sealed with store key {id:?}; this store has no key (give it a keyring \
-                 holding that key)",
-                what()
+            Unopened::UnknownKey(id) => format!(
+                "{what} is sealed with store key {id:?}, which this process does not have (it \
+                 has {})",
+                keyring.map(Keyring::ids_text).unwrap_or_default()
             ),
-            false,
-        ));
-    };
-    let Some(key) = keyring.key(id) else {
-        return Err(Error::store(
-            format!(
-                "{} is sealed with store key {id:?}, which this process does not have (it has {})",
-                what(),
-                keyring.ids_text()
+            Unopened::WrongKey(id) => format!(
+                "{what} cannot be opened with store key {id:?} (a different key with the same \
+                 id, or a value moved from another grant or field)"
             ),
-            false,
-        ));
-    };
-    let body = URL_SAFE_NO_PAD.decode(body).map_err(|_| malformed())?;
+            Unopened::NotUtf8 => format!("{what} opened to bytes that are not UTF-8"),
+        };
+        Error::store(reason, false)
+    })
+}
+
+/// [`open`], telling why a value did not open rather than saying it.
+pub(super) fn try_open<'v>(
+    keyring: Option<&Keyring>,
+    place: Place<'_>,
+    value: &'v str,
+) -> Result<Zeroizing<String>, Unopened<'v>> {
+    let id = key_id(value).ok_or(Unopened::Malformed)?;
+    let body = &value[PREFIX.len() + id.len() + 1..];
+    let keyring = keyring.ok_or(Unopened::NoKeyring(id))?;
+    let key = keyring.key(id).ok_or(Unopened::UnknownKey(id))?;
+    let body = URL_SAFE_NO_PAD
+        .decode(body)
+        .map_err(|_| Unopened::Malformed)?;
     if body.len() < NONCE_LEN + TAG_LEN {
-        return Err(malformed());
+        return Err(Unopened::Malformed);
     }
     let (nonce, sealed) = body.split_at(NONCE_LEN);
-    let nonce: &Nonce<Aes256Gcm> = nonce.try_into().map_err(|_| malformed())?;
+    let nonce: &Nonce<Aes256Gcm> = nonce.try_into().map_err(|_| Unopened::Malformed)?;
     let aad = place.associated_data(id);
     let payload = Payload {
         msg: sealed,
         aad: &aad,
     };
-    let plain = key.cipher().decrypt(nonce, payload).map_err(|_| {
-        Error::store(
-            format!(
-                "{} cannot be opened with store key {id:?} (a different key with the same id, \
-                 or a value moved from another grant or field)",
-                what()
-            ),
-            false,
-        )
-    })?;
+    let plain = key
+        .cipher()
+        .decrypt(nonce, payload)
+        .map_err(|_| Unopened::WrongKey(id))?;
     match String::from_utf8(plain) {
         Ok(text) => Ok(Zeroizing::new(text)),
         Err(e) => {
             e.into_bytes().zeroize();
-            Err(Error::store(
-                format!("{} opened to bytes that are not UTF-8", what()),
-                false,
-            ))
+            Err(Unopened::NotUtf8)
         }
     }
 }
