@@ -128,11 +128,22 @@ async fn the_rule_covers_its_prefix_only() {
     let server = redis_or_skip!();
     let mut admin = server.admin().await;
     set_user(&mut admin, "tokenkit", &acl::minimal_rules("fleet")).await;
+    // `connect` reads the store's key check (`other:keycheck`): refused at once.
+    let text = refused(
+        builder(url_as(&server, "tokenkit", PW))
+            .prefix("other")
+            .connect()
+            .await,
+    );
+    assert!(
+        text.contains("NOPERM") && text.contains("store's keys"),
+        "{text}"
+    );
+    // Every operation of a lazily built store is refused the same way.
     let other = builder(url_as(&server, "tokenkit", PW))
         .prefix("other")
-        .connect()
-        .await
-        .expect("PING is allowed");
+        .build()
+        .expect("builds");
     let text = refused(other.load("k").await);
     assert!(
         text.contains("NOPERM") && text.contains("store's keys"),
@@ -151,11 +162,12 @@ async fn the_rule_covers_its_prefix_only() {
         "{text}"
     );
     // A prefix that merely starts like the allowed one is another prefix.
+    let longer = builder(url_as(&server, "tokenkit", PW)).prefix("fleet2");
+    refused(longer.connect().await);
     let longer = builder(url_as(&server, "tokenkit", PW))
         .prefix("fleet2")
-        .connect()
-        .await
-        .expect("connect");
+        .build()
+        .expect("builds");
     refused(longer.load("k").await);
 }
 
