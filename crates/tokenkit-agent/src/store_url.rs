@@ -3,7 +3,9 @@
 //! - `memory:` (or nothing): a [`MemoryStore`] of this process;
 //! - `file:PATH`: a [`FileStore`] directory (one host; OS file locks);
 //! - `redis://…`, `rediss://…[?ca=PATH&cert=PATH&key=PATH]`, `redis+unix://…`: a
-//!   [`RedisStore`] (a fleet; see [`tokenkit_redis`] for TLS and ACL users).
+//!   [`RedisStore`] (a fleet; see [`tokenkit_redis`] for TLS and ACL users);
+//! - `redis+cluster://HOST:PORT,HOST:PORT…/`, `rediss+cluster://…`: a [`RedisStore`] on
+//!   a Redis Cluster, found from any of the seed nodes listed.
 //!
 //! [`StoreOptions`] says how: with a [`Keyring`], the `file:` and Redis stores seal the
 //! secrets they keep (`memory:` keeps nothing at rest, and ignores it). Opening a
@@ -73,7 +75,7 @@ pub async fn open_with(
         };
         let mut builder = RedisStore::builder(url).fallback(fallback);
         if let Some(ca) = &options.ca_file
-            && url.starts_with("rediss://")
+            && (url.starts_with("rediss://") || url.starts_with("rediss+cluster://"))
             && !query_names(url).any(|name| name == "ca")
         {
             builder = builder.ca_file(ca);
@@ -84,14 +86,21 @@ pub async fn open_with(
         return Ok(Arc::new(builder.connect().await?));
     }
     Err(Error::config(
-        "a store is memory:, file:PATH, redis://HOST:PORT/DB or rediss://HOST:PORT/DB",
+        "a store is memory:, file:PATH, redis://HOST:PORT/DB, rediss://HOST:PORT/DB or \
+         redis+cluster://HOST:PORT,HOST:PORT/",
     ))
 }
 
 fn is_redis(url: &str) -> bool {
-    ["redis://", "rediss://", "redis+unix://"]
-        .iter()
-        .any(|scheme| url.starts_with(scheme))
+    [
+        "redis://",
+        "rediss://",
+        "redis+unix://",
+        "redis+cluster://",
+        "rediss+cluster://",
+    ]
+    .iter()
+    .any(|scheme| url.starts_with(scheme))
 }
 
 /// The query of `url`: after the first `?`, before the first `#`.

@@ -2,7 +2,9 @@
 //!
 //! - `memory:` (default): nothing survives the command.
 //! - `file:PATH`: a `FileStore` directory (one host; OS file locks).
-//! - `redis://…` / `rediss://…[?ca=PATH&cert=PATH&key=PATH]`: a `RedisStore` (a fleet).
+//! - `redis://…` / `rediss://…[?ca=PATH&cert=PATH&key=PATH]`: a `RedisStore` (a fleet);
+//! - `redis+cluster://HOST:PORT,HOST:PORT…/`, `rediss+cluster://…`: a `RedisStore` on a
+//!   Redis Cluster.
 //!
 //! The tokens a `file:` or Redis store keeps are sealed with the keyring in
 //! `TOKENKIT_STORE_KEY` or the file `--store-key-file` names (docs/encryption.md).
@@ -25,8 +27,9 @@ pub const STORE_KEY_ENV: &str = "TOKENKIT_STORE_KEY";
 #[derive(Clone, clap::Args)]
 pub struct StoreArgs {
     /// Where grants are kept: `memory:`, `file:PATH`, `redis://HOST:PORT/DB` or
-    /// `rediss://USER:PASSWORD@HOST:PORT/DB?ca=PATH` (TLS; a Redis URL may hold a
-    /// password: this type does not derive `Debug`).
+    /// `rediss://USER:PASSWORD@HOST:PORT/DB?ca=PATH` (TLS) or
+    /// `redis+cluster://HOST:PORT,HOST:PORT/` (a Redis URL may hold a password: this type
+    /// does not derive `Debug`).
     #[arg(long = "store", value_name = "URL", default_value = "memory:")]
     pub url: String,
     /// A file (mode 0600) holding the keyring that seals the tokens a file: or Redis

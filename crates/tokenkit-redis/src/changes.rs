@@ -65,7 +65,10 @@ impl Changes {
 }
 
 impl RedisStore {
-    /// Subscribes to the changes of `key` on a dedicated connection.
+    /// Subscribes to the changes of `key` on a dedicated connection. On a cluster the
+    /// connection goes to the first seed node that answers: every node hears every
+    /// change (`PUBLISH` is broadcast over the cluster bus). When that node goes away,
+    /// [`Changes::next`] returns `None`; subscribe again (maybe to another node).
     ///
     /// ```no_run
     /// # async fn f(store: tokenkit_redis::RedisStore) -> Result<(), tokenkit_core::Error> {
@@ -77,9 +80,9 @@ impl RedisStore {
     /// ```
     pub async fn subscribe(&self, key: &str) -> Result<Changes, Error> {
         let channel = self.channel(key);
-        let client = self.inner.client.clone();
+        let connect_timeout = self.inner.settings.connect_timeout;
         let mut pubsub = self
-            .run("subscribe", async move { client.get_async_pubsub().await })
+            .run("subscribe", self.inner.subscribers.connect(connect_timeout))
             .await?;
         self.run("subscribe", pubsub.subscribe(&channel)).await?;
         Ok(Changes {

@@ -1,39 +1,57 @@
-//! Where a [`RedisStore`](crate::RedisStore) connects and as whom: the URL, its TLS
-//! parameters, and the builder's TLS and credential options, turned into a
-//! `redis::Client`.
+//! Where a [`RedisStore`](crate::RedisStore) connects and as whom: the URL (one server
+//! or a cluster's seed nodes), its TLS parameters, and the builder's TLS and credential
+//! options, turned into a [`Target`].
 //!
-//! URL forms: `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS), and
-//! `redis+unix:///path` (given to the redis crate as it is). On `rediss://` URLs the
-//! query parameters `ca=PATH` (trust exactly this CA instead of the system store),
-//! `cert=PATH` and `key=PATH` (a client certificate) are ours: they are taken out
-//! before the URL reaches the redis crate. `protocol=` is the redis crate's. Any other
-//! parameter, and any `#fragment` — in particular the redis crate's `#insecure`, which
-//! turns verification off — is refused: this store always verifies the server.
+//! URL forms: `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS),
+//! `redis+unix:///path` (given to the redis crate as it is), and for a Redis Cluster
+//! `redis+cluster://[user:password@]host:port[,host:port…]/` and `rediss+cluster://…`
+//! (see [`crate::cluster`]). On the TLS URLs the query parameters `ca=PATH` (trust
+//! exactly this CA instead of the system store), `cert=PATH` and `key=PATH` (a client
+//! certificate) are ours: they are taken out before the URL reaches the redis crate.
+//! `protocol=` is the redis crate's. Any other parameter, and any `#fragment` — in
+//! particular the redis crate's `#insecure`, which turns verification off — is
+//! refused: this store always verifies the server.
 //!
 //! No error here quotes the URL: it may hold a password.
 
 use std::path::PathBuf;
 
 use percent_encoding::percent_decode_str;
-use redis::IntoConnectionInfo;
+use redis::{ConnectionInfo, IntoConnectionInfo, RedisConnectionInfo};
 use tokenkit_core::{Error, Password};
 
 use crate::RedisStoreBuilder;
+use crate::cluster;
+use crate::connection::Target;
 use crate::tls::{self, Ca, ClientCert, Pem};
 
-/// The parsed URL and the builder's options; see the module docs.
+/// The parsed address and the builder's options; see the module docs.
 pub(crate) struct Endpoint {
-    url: Result<Url, Error>,
+    address: Result<Address, Error>,
     ca: Option<Ca>,
     client_cert: Option<ClientCert>,
     credentials: Option<(String, Password)>,
 }
 
+/// What the builder was given to connect to.
+enum Address {
+    /// A URL: one server, or a cluster's seed list.
+    Url(Url),
+    /// A cluster's seed nodes, one URL each
+    /// ([`RedisStore::cluster_builder`](crate::RedisStore::cluster_builder)).
+    Seeds {
+        seeds: Vec<ConnectionInfo>,
+        tls: bool,
+    },
+}
+
 /// A URL with our parameters taken out.
 struct Url {
-    /// What the redis crate is given (may hold a password: never printed).
+    /// What the redis crate is given (may hold a password: never printed); for a
+    /// cluster, the seed list still in its `redis+cluster://` form.
     redis: String,
     tls: bool,
+    cluster: bool,
     ca: Option<Ca>,
     client_cert: Option<ClientCert>,
 }
@@ -41,48 +59,101 @@ struct Url {
 impl Endpoint {
     /// `url` parsed; an error is kept for `build()` to return.
     pub(crate) fn parse(url: &str) -> Self {
+        Self::with(Url::parse(url).map(Address::Url))
+    }
+
+    /// The seed nodes of a cluster, one URL each; an error is kept for `build()`.
+    pub(crate) fn seeds<S: AsRef<str>>(urls: impl IntoIterator<Item = S>) -> Self {
+        let urls: Vec<String> = urls.into_iter().map(|u| u.as_ref().to_owned()).collect();
+        let tls = urls.iter().any(|u| u.starts_with("rediss://"));
+        Self::with(cluster::seeds_from_urls(&urls).map(|seeds| Address::Seeds { seeds, tls }))
+    }
+
+    fn with(address: Result<Address, Error>) -> Self {
         Self {
-            url: Url::parse(url),
+            address,
             ca: None,
             client_cert: None,
             credentials: None,
         }
     }
 
-    /// The client. The builder's options take the place of the URL's.
-    pub(crate) fn client(self) -> Result<redis::Client, Error> {
-        let url = self.url?;
-        let mut info = url
-            .redis
+    /// `single node` or `cluster`, for `Debug` (`None` for an invalid address).
+    pub(crate) fn topology(&self) -> Option<&'static str> {
+        match self.address.as_ref().ok()? {
+            Address::Url(url) if !url.cluster => Some("single node"),
+            _ => Some("cluster"),
+        }
+    }
+
+    /// What to connect to. The builder's options take the place of the URL's.
+    pub(crate) fn target(self) -> Result<Target, Error> {
+        let (single, seeds, tls, url_ca, url_cert) = match self.address? {
+            Address::Url(url) if url.cluster => (
+                None,
+                cluster::seeds_from_url(&url.redis)?,
+                url.tls,
+                url.ca,
+                url.client_cert,
+            ),
+            Address::Url(url) => (
+                Some(url.redis),
+                Vec::new(),
+                url.tls,
+                url.ca,
+                url.client_cert,
+            ),
+            Address::Seeds { seeds, tls } => (None, seeds, tls, None, None),
+        };
+        let ca = self.ca.or(url_ca);
+        let client_cert = self.client_cert.or(url_cert);
+        let certificates = if tls {
+            tls::ensure_crypto_provider()?;
+            Some(tls::certificates(ca.as_ref(), client_cert.as_ref())?)
+        } else if ca.is_some() || client_cert.is_some() {
+            return Err(Error::config(
+                "a CA or client certificate for redis needs a rediss:// URL (TLS)",
+            ));
+        } else {
+            None
+        };
+        let credentials = self.credentials.as_ref();
+        let Some(url) = single else {
+            let seeds = seeds
+                .into_iter()
+                .map(|seed| with_settings(seed, credentials))
+                .collect();
+            return Ok(Target::Cluster {
+                seeds,
+                certificates,
+            });
+        };
+        let info = url
             .as_str()
             .into_connection_info()
             // Not the URL, nor the redis crate's text: either may quote the password.
             .map_err(|_| Error::config("invalid redis URL"))?;
-        // No `CLIENT SETINFO` on connect: Redis 7.2+ would want it in the ACL rule (the
-        // redis crate ignores its refusal, but the server logs one per connection), and
-        // older servers do not know it.
-        let mut settings = info.redis_settings().clone().set_skip_set_lib_name();
-        if let Some((username, password)) = &self.credentials {
-            settings = settings
-                .set_username(username)
-                .set_password(password.expose_secret());
-        }
-        info = info.set_redis_settings(settings);
-        let ca = self.ca.or(url.ca);
-        let client_cert = self.client_cert.or(url.client_cert);
-        if !url.tls {
-            if ca.is_some() || client_cert.is_some() {
-                return Err(Error::config(
-                    "a CA or client certificate for redis needs a rediss:// URL (TLS)",
-                ));
-            }
-            return redis::Client::open(info).map_err(|_| Error::config("invalid redis URL"));
-        }
-        tls::ensure_crypto_provider()?;
-        let certificates = tls::certificates(ca.as_ref(), client_cert.as_ref())?;
-        redis::Client::build_with_tls(info, certificates)
-            .map_err(|_| Error::config("redis TLS: the certificates could not be used"))
+        let info = with_settings(info, credentials);
+        let client = match certificates {
+            Some(certificates) => redis::Client::build_with_tls(info, certificates)
+                .map_err(|_| Error::config("redis TLS: the certificates could not be used"))?,
+            None => redis::Client::open(info).map_err(|_| Error::config("invalid redis URL"))?,
+        };
+        Ok(Target::Single(client))
     }
+}
+
+/// `info` with the builder's credentials, and without `CLIENT SETINFO` on connect: Redis
+/// 7.2+ would want it in the ACL rule (the redis crate ignores its refusal, but the
+/// server logs one per connection), and older servers do not know it.
+fn with_settings(info: ConnectionInfo, credentials: Option<&(String, Password)>) -> ConnectionInfo {
+    let mut settings: RedisConnectionInfo = info.redis_settings().clone().set_skip_set_lib_name();
+    if let Some((username, password)) = credentials {
+        settings = settings
+            .set_username(username)
+            .set_password(password.expose_secret());
+    }
+    info.set_redis_settings(settings)
 }
 
 impl Url {
@@ -92,21 +163,25 @@ impl Url {
             .split_once("://")
             .map(|(scheme, _)| scheme.to_ascii_lowercase())
             .unwrap_or_default();
-        let tls = match scheme.as_str() {
-            "rediss" | "valkeys" => true,
-            "redis" | "valkey" => false,
+        let (tls, cluster) = match scheme.as_str() {
+            "rediss" | "valkeys" => (true, false),
+            "redis" | "valkey" => (false, false),
+            "rediss+cluster" => (true, true),
+            "redis+cluster" => (false, true),
             // The redis crate's own query (`db`, `user`, `pass`); no TLS.
             "redis+unix" | "valkey+unix" | "unix" => {
                 return Ok(Self {
                     redis: url.to_owned(),
                     tls: false,
+                    cluster: false,
                     ca: None,
                     client_cert: None,
                 });
             }
             _ => {
                 return Err(Error::config(
-                    "a redis URL starts with redis://, rediss:// or redis+unix://",
+                    "a redis URL starts with redis://, rediss://, redis+unix://, \
+                     redis+cluster:// or rediss+cluster://",
                 ));
             }
         };
@@ -171,6 +246,7 @@ impl Url {
         Ok(Self {
             redis,
             tls,
+            cluster,
             ca: ca.map(|path| Ca {
                 pem: Pem::File(path),
                 option: "ca=",
@@ -358,7 +434,9 @@ mod tests {
             .credentials("tokenkit", PW);
         assert!(!format!("{builder:?}").contains(PW));
         let endpoint = builder.endpoint;
-        let client = endpoint.client().expect("client");
+        let Target::Single(client) = endpoint.target().expect("target") else {
+            panic!("one server")
+        };
         let settings = client.get_connection_info().redis_settings();
         assert_eq!(settings.username(), Some("tokenkit"));
         assert_eq!(settings.password(), Some(PW));

@@ -60,12 +60,17 @@ fn describe(e: &RedisError) -> &str {
 }
 
 /// Whether trying again later may help: the connection failed, or the server is
-/// loading, failing over or busy running a script.
+/// loading, failing over or busy running a script. On a cluster during a failover:
+/// a slot moved (`MOVED`, `ASK`), the cluster has no master for a slot yet
+/// (`CLUSTERDOWN`, `TRYAGAIN`), a demoted master refuses writes (`READONLY`), or the
+/// client has no connection to the node it routed to (it reconnects and re-discovers
+/// the slots).
 fn is_transient(e: &RedisError) -> bool {
     if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
         return true;
     }
     match e.kind() {
+        ErrorKind::ClusterConnectionNotFound => true,
         ErrorKind::Server(kind) => matches!(
             kind,
             ServerErrorKind::BusyLoading
@@ -111,6 +116,34 @@ mod tests {
             );
         }
         assert!(timed_out("lease", std::time::Duration::from_millis(300)).is_transient());
+    }
+
+    /// What a cluster answers while a slot fails over or migrates: try again later.
+    #[test]
+    fn cluster_failover_replies_are_transient() {
+        let reply = |line: &str| -> RedisError {
+            redis::parse_redis_value(line.as_bytes())
+                .expect("a reply")
+                .extract_error()
+                .expect_err("an error reply")
+        };
+        let cases = [
+            reply("-MOVED 3999 127.0.0.1:6381\r\n"),
+            reply("-ASK 3999 127.0.0.1:6381\r\n"),
+            reply("-TRYAGAIN Multiple keys request during rehashing of slot\r\n"),
+            reply("-CLUSTERDOWN The cluster is down\r\n"),
+            reply("-READONLY You can't write against a read only replica.\r\n"),
+            reply("-MASTERDOWN Link with MASTER is down\r\n"),
+            (ErrorKind::ClusterConnectionNotFound, "no connection").into(),
+        ];
+        for e in cases {
+            let err = from_redis("compare-and-set", &e);
+            assert!(err.is_transient(), "{err}");
+            // The server's free text (here an address) is not repeated.
+            assert!(!err.to_string().contains("127.0.0.1"), "{err}");
+        }
+        let cross_slot = reply("-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+        assert!(!from_redis("load", &cross_slot).is_transient());
         assert!(!unexpected("load", "x").is_transient());
     }
 }

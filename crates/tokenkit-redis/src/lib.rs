@@ -28,6 +28,15 @@
 //!   refused before anything is read or spent.
 //! - [`RedisStore::spend`]: an atomic check-and-count of one refresh;
 //!   [`RedisStore::subscribe`]: change hints over pub/sub.
+//! - **Redis Cluster** (`redis+cluster://host1:port1,host2:port2/`, or
+//!   [`RedisStore::cluster_builder`]): every command of a grant goes to the master of
+//!   its slot; change hints are heard on any node. A failover's errors (`MOVED`,
+//!   `CLUSTERDOWN`, `TRYAGAIN`, a lost node) are transient store errors, retried
+//!   within the operation timeout.
+//! - **A Redis that went back** (a failover that lost writes, a restart without
+//!   persistence): a store refuses to count a refresh of a budget-limited grant on a
+//!   state older than it had seen, with a re-authentication error, rather than risk
+//!   spending the budget twice.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -88,7 +97,8 @@
 //!   toolchain); without one, building a `rediss://` store is a configuration error.
 //!
 //! With neither (`--no-default-features`) it is as with `rustls-no-provider`; plain
-//! `redis://` needs no provider. The scripts are cluster-safe.
+//! `redis://` needs no provider. Single servers and Redis Cluster (`redis+cluster://`,
+//! the `redis` crate's `cluster-async`) are always built in.
 
 // The unit tests that drive the scripts directly against a real server share the
 // integration tests' server harness (`tests/support`), which names this crate.
@@ -97,8 +107,10 @@ extern crate self as tokenkit_redis;
 
 pub mod acl;
 mod changes;
+mod cluster;
 mod codec;
 mod config;
+mod connection;
 mod endpoint;
 mod error;
 mod fallback;
@@ -109,6 +121,7 @@ mod probe;
 #[cfg(test)]
 mod props;
 mod refusal;
+mod rollback;
 mod scripts;
 mod spend;
 mod store;

@@ -65,12 +65,12 @@
 
 use std::sync::LazyLock;
 
-use redis::aio::ConnectionManager;
 use redis::{RedisResult, Script};
 use tokenkit_core::store::seal;
 use tokenkit_core::{Error, PendingRecord};
 
 use crate::RedisStore;
+use crate::connection::Connection;
 use crate::error::unexpected;
 use crate::keys::{Names, pending_index};
 
@@ -232,11 +232,20 @@ impl RedisStore {
             if listed.is_empty() {
                 return Ok(listed);
             }
-            let mut lengths = redis::pipe();
-            for key in &listed {
-                lengths.cmd("HLEN").arg(Names::new(&prefix, key).pending);
-            }
-            let lengths: Vec<i64> = lengths.query_async(&mut c).await?;
+            // One `HLEN` per key, sent together: not a pipeline, whose commands a
+            // cluster would have to find in one slot (each key's records have their
+            // own); on one server the connection pipelines them anyway.
+            let lengths: Vec<i64> = futures_util::future::try_join_all(listed.iter().map(|key| {
+                let mut c = c.clone();
+                let name = Names::new(&prefix, key).pending;
+                async move {
+                    redis::cmd("HLEN")
+                        .arg(name)
+                        .query_async::<i64>(&mut c)
+                        .await
+                }
+            }))
+            .await?;
             let mut keys = Vec::with_capacity(listed.len());
             for (key, len) in listed.into_iter().zip(lengths) {
                 let names = Names::new(&prefix, &key);
@@ -251,7 +260,7 @@ impl RedisStore {
 }
 
 /// `SADD` of `key` to the index.
-async fn list(c: &mut ConnectionManager, index: &str, key: &str) -> RedisResult<()> {
+async fn list(c: &mut Connection, index: &str, key: &str) -> RedisResult<()> {
     redis::cmd("SADD")
         .arg(index)
         .arg(key)
@@ -263,7 +272,7 @@ async fn list(c: &mut ConnectionManager, index: &str, key: &str) -> RedisResult<
 /// Unlists `key`, then lists it again if it has records after all (a put raced the
 /// emptiness check: see the module docs). Whether it has records.
 async fn unlist_if_empty(
-    c: &mut ConnectionManager,
+    c: &mut Connection,
     index: &str,
     key: &str,
     names: &Names,

@@ -12,7 +12,28 @@ use redis::{AsyncConnectionConfig, ConnectionAddr};
 use tokenkit_core::Error;
 
 use crate::config::Settings;
+use crate::connection::Subscribers;
 use crate::error::{from_redis, timed_out};
+
+/// [`once`] on the server, or on a cluster's seed nodes in turn until one answers (the
+/// others may be down: a cluster is found from any). When none answers, the first
+/// refusal that no retry mends is reported (a certificate, a password), else the first
+/// failure.
+pub(crate) async fn any(nodes: &Subscribers, settings: &Settings) -> Result<(), Error> {
+    let mut reported: Option<Error> = None;
+    for client in nodes.clients() {
+        match once(client, settings).await {
+            Ok(()) => return Ok(()),
+            Err(e) if reported.as_ref().is_none_or(Error::is_transient) && !e.is_transient() => {
+                reported = Some(e);
+            }
+            Err(e) => {
+                reported.get_or_insert(e);
+            }
+        }
+    }
+    reported.map_or(Ok(()), Err)
+}
 
 /// Connects once and sends `PING`, within the connect plus the operation timeout.
 pub(crate) async fn once(client: &redis::Client, settings: &Settings) -> Result<(), Error> {

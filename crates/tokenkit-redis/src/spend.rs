@@ -42,6 +42,11 @@ impl RedisStore {
     /// stored budget, if stricter) were spent. Bumps the generation, so a writer that
     /// read before the spend loses its compare-and-set.
     ///
+    /// A re-authentication error if it counted on a state older than this store had
+    /// read or written for the key: Redis lost writes (a failover, a restart without
+    /// persistence) and the refreshes they counted are unknown; do not send the
+    /// refresh.
+    ///
     /// ```no_run
     /// # async fn f(store: tokenkit_redis::RedisStore) -> Result<(), tokenkit_core::Error> {
     /// use tokenkit_redis::Spend;
@@ -76,10 +81,15 @@ impl RedisStore {
                 let generation = codec::generation(OP, generation)?;
                 let refreshes_spent = count(spent)?;
                 match codec::integer(OP, status)? {
-                    1 => Ok(Spend::Spent {
-                        generation,
-                        refreshes_spent,
-                    }),
+                    1 => {
+                        // Counted on a state older than this store saw: Redis went
+                        // back, and the refresh must not be sent.
+                        self.check_spend(key, generation)?;
+                        Ok(Spend::Spent {
+                            generation,
+                            refreshes_spent,
+                        })
+                    }
                     -1 => Ok(Spend::Exhausted {
                         generation,
                         refreshes_spent,

@@ -6,16 +6,17 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisResult, Value};
 use tokenkit_core::{CasOutcome, Error, Lease, Token, Versioned};
 
 use crate::codec::{self, Fields};
 use crate::config::{Fallback, KeyTtl, Settings};
+use crate::connection::{Connection, Subscribers};
 use crate::endpoint::Endpoint;
 use crate::error::{from_redis, timed_out, unexpected};
 use crate::fallback::Local;
 use crate::keys::Names;
+use crate::rollback::Seen;
 use crate::{probe, scripts, ttl};
 
 /// A [`TokenStore`](tokenkit_core::TokenStore) in Redis, shared by every process and
@@ -37,10 +38,14 @@ pub struct RedisStore {
 }
 
 pub(crate) struct Inner {
-    pub(crate) client: redis::Client,
-    pub(crate) connection: ConnectionManager,
+    pub(crate) subscribers: Subscribers,
+    pub(crate) connection: Connection,
     pub(crate) settings: Settings,
     pub(crate) local: Option<Local>,
+    /// What this store saw of budgeted grants (see [`crate::rollback`]).
+    pub(crate) seen: Seen,
+    /// `single node` or `cluster`, for `Debug`.
+    topology: &'static str,
 }
 
 impl fmt::Debug for RedisStore {
@@ -48,6 +53,7 @@ impl fmt::Debug for RedisStore {
         // Not the URL: it may hold a password.
         let s = &self.inner.settings;
         f.debug_struct("RedisStore")
+            .field("topology", &self.inner.topology)
             .field("prefix", &s.prefix)
             .field("operation_timeout", &s.operation_timeout)
             .field("key_ttl", &s.key_ttl)
@@ -58,14 +64,17 @@ impl fmt::Debug for RedisStore {
 
 /// Builds a [`RedisStore`].
 pub struct RedisStoreBuilder {
-    /// The URL and the TLS and credential options (their setters are in `endpoint.rs`).
+    /// The server or cluster, and the TLS and credential options (their setters are in
+    /// `endpoint.rs`).
     pub(crate) endpoint: Endpoint,
     settings: Settings,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the addresses: they may hold a password.
         f.debug_struct("RedisStoreBuilder")
+            .field("topology", &self.endpoint.topology())
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
@@ -133,24 +142,19 @@ impl RedisStoreBuilder {
     /// something was spent (an ilab ticket is exchanged before its grant is read). Use
     /// [`connect`](Self::connect) wherever a key is involved.
     pub fn build(self) -> Result<RedisStore, Error> {
-        let client = self.endpoint.client()?;
+        let target = self.endpoint.target()?;
+        let topology = target.kind();
         let s = self.settings;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(s.connect_timeout))
-            .set_response_timeout(Some(s.operation_timeout))
-            // Reconnect quickly after an outage; every operation is bounded by its own
-            // timeout anyway.
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .map_err(|e| from_redis("connect", &e))?;
+        let (connection, subscribers) = target.open(&s)?;
         let local = (s.fallback == Fallback::Local).then(|| Local::new(s.probe_interval));
         Ok(RedisStore {
             inner: Arc::new(Inner {
-                client,
+                subscribers,
                 connection,
                 settings: s,
                 local,
+                seen: Seen::default(),
+                topology,
             }),
         })
     }
@@ -171,7 +175,7 @@ impl RedisStoreBuilder {
     /// key.
     pub async fn connect(self) -> Result<RedisStore, Error> {
         let store = self.build()?;
-        probe::once(&store.inner.client, &store.inner.settings).await?;
+        probe::any(&store.inner.subscribers, &store.inner.settings).await?;
         store.ping().await?;
         store.verify_key_check().await?;
         Ok(store)
@@ -181,11 +185,45 @@ impl RedisStoreBuilder {
 impl RedisStore {
     /// A builder for the server at `url`: `redis://[[user]:password@]host[:port][/db]`,
     /// `rediss://…[?ca=PATH][&cert=PATH&key=PATH]` (TLS, see the
-    /// [crate docs](crate#tls-and-acl-users)) or `redis+unix:///path`. An invalid URL
-    /// is reported by [`build`](RedisStoreBuilder::build), without quoting it.
+    /// [crate docs](crate#tls-and-acl-users)) or `redis+unix:///path`; or for the Redis
+    /// Cluster whose seed nodes it lists:
+    /// `redis+cluster://[[user]:password@]host1:port1[,host2:port2…]/` (database 0
+    /// only; the nodes of the cluster are discovered from any seed that answers), and
+    /// `rediss+cluster://…` with the same TLS parameters. An invalid URL is reported by
+    /// [`build`](RedisStoreBuilder::build), without quoting it.
+    ///
+    /// ```
+    /// use tokenkit_redis::RedisStore;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), tokenkit_core::Error> {
+    /// let one = RedisStore::builder("redis://127.0.0.1:6379/0").build()?;
+    /// let cluster = RedisStore::builder("redis+cluster://10.0.0.1:7000,10.0.0.2:7000/").build()?;
+    /// let err = RedisStore::builder("redis+cluster://10.0.0.1:7000/2").build().expect_err("db 2");
+    /// assert!(err.to_string().contains("only database 0"));
+    /// # Ok(()) }
+    /// ```
     pub fn builder(url: impl AsRef<str>) -> RedisStoreBuilder {
         RedisStoreBuilder {
             endpoint: Endpoint::parse(url.as_ref()),
+            settings: Settings::default(),
+        }
+    }
+
+    /// A builder for the Redis Cluster reachable through `seeds`, one URL per node
+    /// (`redis://[[user]:password@]host:port`, `rediss://…` for TLS; database 0 only).
+    /// Any seed that answers tells where the others are; several guard against one
+    /// being down at the first connection. The TLS and credential options of the
+    /// builder apply to every node.
+    ///
+    /// ```
+    /// use tokenkit_redis::RedisStore;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), tokenkit_core::Error> {
+    /// let store = RedisStore::cluster_builder(["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn cluster_builder(seeds: impl IntoIterator<Item = impl AsRef<str>>) -> RedisStoreBuilder {
+        RedisStoreBuilder {
+            endpoint: Endpoint::seeds(seeds),
             settings: Settings::default(),
         }
     }
@@ -224,7 +262,7 @@ impl RedisStore {
         Names::new(&self.inner.settings.prefix, key)
     }
 
-    pub(crate) fn connection(&self) -> ConnectionManager {
+    pub(crate) fn connection(&self) -> Connection {
         self.inner.connection.clone()
     }
 

@@ -64,6 +64,9 @@ impl TokenStore for RedisStore {
             Route::Local(local) => return local.memory.load(key).await,
             Route::Redis => self.redis_load(key).await,
         };
+        if let Ok(Some(v)) = &result {
+            self.inner.seen.note(key, v.generation, &v.token);
+        }
         match (result, self.local()) {
             (Ok(Some(v)), Some(local)) if v.token.grant().refresh_budget.is_some() => {
                 local.mark_budgeted(key);
@@ -91,7 +94,7 @@ impl TokenStore for RedisStore {
         }
         let (local, cause) = match self.route(key).await {
             Route::Local(local) => (local, None),
-            Route::Redis => match self.redis_compare_and_set(key, expected, token).await {
+            Route::Redis => match self.redis_compare_and_set_seen(key, expected, token).await {
                 Ok(outcome) => return Ok(outcome),
                 Err(e) => match self.fallback_for(&e) {
                     Some(local) => (local, Some(e)),
@@ -165,7 +168,9 @@ impl TokenStore for RedisStore {
         }
         // Not skipped while Redis is down: a removal that did not reach Redis would
         // come back, so the caller is told.
-        self.redis_remove(key).await
+        self.redis_remove(key).await?;
+        self.inner.seen.forget(key);
+        Ok(())
     }
 
     fn is_shared(&self) -> bool {

@@ -1,6 +1,7 @@
 //! Redis paused, killed and restarted: transient errors within the timeout, then
 //! recovery; the local fallback and its fail-closed rule for budgeted grants.
 
+mod scenarios;
 mod support;
 
 use std::time::{Duration, Instant};
@@ -211,4 +212,15 @@ where
             Err(e) => panic!("did not recover: {e}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_restarted_empty_redis_makes_budgeted_grants_fail_closed() {
+    let mut server = redis_or_skip!();
+    scenarios::went_back::after_a_data_loss_budgeted_grants_fail_closed(
+        &mut server,
+        "ilab:u1",
+        "ac:u1",
+    )
+    .await;
 }

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use tokenkit_redis::{RedisStore, RedisStoreBuilder};
 
+pub mod cluster;
+
 /// Starts a server, or returns from the test if there is none (outside CI).
 #[macro_export]
 macro_rules! redis_or_skip {
@@ -185,7 +187,8 @@ impl Drop for RedisServer {
     }
 }
 
-fn free_port() -> u16 {
+/// A port nobody listens on (at the time of asking).
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
