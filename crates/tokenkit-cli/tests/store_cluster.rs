@@ -2,6 +2,9 @@
 //! through a real Redis Cluster (three masters started by the harness) log in once,
 //! and a bad cluster URL is a usage error that never repeats its password.
 
+// Only its `ac_token`: this file runs the sandbox in process.
+#[allow(dead_code)]
+mod common;
 #[path = "../../tokenkit-redis/tests/support/mod.rs"]
 mod support;
 
@@ -12,22 +15,8 @@ use support::cluster::RedisCluster;
 use tokenkit::sandbox::{Sandbox, SandboxConfig};
 
 fn ac_token(sandbox: &Sandbox, store: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tokenkit"));
-    command
-        .args(["ac", "token", "--base-url", &sandbox.base_url()])
-        .args([
-            "--user",
-            "demo",
-            "--org-id",
-            "demo-org",
-            "--cluster",
-            "11112",
-        ])
-        .args(["--store", store])
-        .env("TOKENKIT_AC_PASSWORD", "demo-password")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = common::ac_token(&sandbox.base_url(), store);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
     command
 }
 

@@ -31,25 +31,10 @@ fn new_key(id: &str) -> (String, String) {
 }
 
 /// `tokenkit ac token` for cluster 11112 over `store`, with no store key in its
-/// environment unless `key` gives one, and trace logs on (they must not show it either).
+/// environment unless `key` gives one, and debug logs on (they must not show it either).
 fn ac_token(sandbox: &Sandbox, store: &str, key: Option<&str>) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tokenkit"));
-    command
-        .args(["ac", "token", "--base-url", &sandbox.base_url()])
-        .args([
-            "--user",
-            "demo",
-            "--org-id",
-            "demo-org",
-            "--cluster",
-            "11112",
-        ])
-        .args(["--store", store])
-        .env_remove("TOKENKIT_AC_SECRET_KEY")
-        .env_remove("TOKENKIT_REFUSED_TOKEN")
-        .env_remove("TOKENKIT_STORE_KEY")
-        .env("TOKENKIT_AC_PASSWORD", "demo-password")
-        .env("TOKENKIT_LOG", "debug");
+    let mut command = common::ac_token(&sandbox.base_url(), store);
+    command.env("TOKENKIT_LOG", "debug");
     if let Some(key) = key {
         command.env("TOKENKIT_STORE_KEY", key);
     }

@@ -9,7 +9,7 @@ mod support;
 #[path = "../../tokenkit-redis/tests/support/tls.rs"]
 mod tls;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::Sandbox;
 use tls::{ClientAuth, TlsServer, query_path};
@@ -17,18 +17,7 @@ use tls::{ClientAuth, TlsServer, query_path};
 const PW: &str = "SENTINEL-PW-cli-tls-71c3";
 
 fn ac_token(sandbox: &Sandbox, store: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokenkit"))
-        .args(["ac", "token", "--base-url", &sandbox.base_url()])
-        .args([
-            "--user",
-            "demo",
-            "--org-id",
-            "demo-org",
-            "--cluster",
-            "11112",
-        ])
-        .args(["--store", store])
-        .env("TOKENKIT_AC_PASSWORD", "demo-password")
+    common::ac_token(&sandbox.base_url(), store)
         .env("TOKENKIT_LOG", "trace")
         .output()
         .expect("run tokenkit")

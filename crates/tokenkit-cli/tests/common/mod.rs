@@ -76,6 +76,24 @@ impl Sandbox {
     }
 }
 
+/// `tokenkit ac token` of the sandbox's demo account (password login) for cluster
+/// 11112 over `store`, with none of the caller's ac, refusal or store-key variables.
+// Not every test file runs it.
+#[allow(dead_code)]
+pub fn ac_token(base_url: &str, store: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tokenkit"));
+    command
+        .args(["ac", "token", "--base-url", base_url])
+        .args(["--user", "demo", "--org-id", "demo-org"])
+        .args(["--cluster", "11112", "--store", store])
+        .env_remove("TOKENKIT_AC_SECRET_KEY")
+        .env_remove("TOKENKIT_REFUSED_TOKEN")
+        .env_remove("TOKENKIT_STORE_KEY")
+        .env("TOKENKIT_AC_PASSWORD", "demo-password")
+        .stdin(Stdio::null());
+    command
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.child.kill();
