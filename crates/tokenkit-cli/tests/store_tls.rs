@@ -92,8 +92,10 @@ async fn the_store_options_ca_serves_a_url_without_one_and_the_urls_ca_wins() {
     let Some(server) = TlsServer::start(ClientAuth::No) else {
         return;
     };
-    let mut options = StoreOptions::default();
-    options.ca_file = Some(server.pki.ca.clone());
+    let options = StoreOptions {
+        ca_file: Some(server.pki.ca.clone()),
+        ..StoreOptions::default()
+    };
     let store = open_with(&server.url(), false, &options)
         .await
         .expect("the options' CA");
