@@ -1,11 +1,13 @@
 //! From a grant's config to the platform crate's client and provider — the same
 //! objects a Rust program would build; the agent adds nothing to their lifecycle.
+//! Every client gets the `[http]` settings ([`PlatformHttp`](crate::config::PlatformHttp)).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use tokenkit_ac::{AcAccount, AcClient, ClusterSelector};
 use tokenkit_bo::{BoClient, BoProvider, BoSession, NodeJsMode, VerifyEncoding, VerifySigner};
+use tokenkit_core::http::HttpConfig;
 use tokenkit_core::{Error, TokenCache, TokenStore};
 use tokenkit_ilab::{Dialect, HexCase, IlabClient, RequestMethod};
 
@@ -29,10 +31,13 @@ pub fn cluster_selector(cluster: &str) -> ClusterSelector {
 pub fn ac_cache(
     grant: &AcGrant,
     base_dir: &Path,
+    http: HttpConfig,
     store: Arc<dyn TokenStore>,
     stats: Arc<Stats>,
 ) -> Result<TokenCache, Error> {
-    let mut builder = AcClient::builder(grant.base_url.clone()).user(grant.user.clone());
+    let mut builder = AcClient::builder(grant.base_url.clone())
+        .user(grant.user.clone())
+        .http(http);
     if let Some(url) = &grant.auth_url {
         builder = builder.auth_url(url.clone());
     }
@@ -66,6 +71,7 @@ pub fn bo_cache(
     name: &str,
     grant: &BoGrant,
     base_dir: &Path,
+    http: HttpConfig,
     store: Arc<dyn TokenStore>,
     stats: Arc<Stats>,
 ) -> Result<TokenCache, Error> {
@@ -83,7 +89,8 @@ pub fn bo_cache(
         grant.base_url.clone(),
         grant.owner_id.clone(),
         signer.build()?,
-    );
+    )
+    .http(http);
     if let Some(id) = &grant.sys_id {
         client = client.sys_id(id.clone());
     }
@@ -114,7 +121,7 @@ pub fn bo_cache(
 }
 
 /// The client of an ilab experiment.
-pub fn ilab_client(app: &IlabApp, base_dir: &Path) -> Result<IlabClient, Error> {
+pub fn ilab_client(app: &IlabApp, base_dir: &Path, http: HttpConfig) -> Result<IlabClient, Error> {
     IlabClient::builder(
         app.base_url.clone(),
         app.appid.clone(),
@@ -134,5 +141,6 @@ pub fn ilab_client(app: &IlabApp, base_dir: &Path) -> Result<IlabClient, Error> 
     } else {
         RequestMethod::Get
     })
+    .http(http)
     .build()
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokenkit_core::http::HttpConfig;
 use tokenkit_core::{Error, TokenCache, TokenStore};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until};
@@ -40,19 +41,22 @@ enum State {
 }
 
 impl Grant {
-    /// Builds the grant and starts its keeper (which makes the first fetch: requests
-    /// that come before it wait for it).
+    /// Builds the grant with the HTTP settings `http` and starts its keeper (which
+    /// makes the first fetch: requests that come before it wait for it).
     pub fn start(
         name: &str,
         config: &GrantConfig,
         base_dir: &Path,
+        http: HttpConfig,
         store: Arc<dyn TokenStore>,
         fingerprint: [u8; 32],
     ) -> Self {
         let stats = Arc::new(Stats::default());
         let built = match config {
-            GrantConfig::Ac(ac) => clients::ac_cache(ac, base_dir, store, Arc::clone(&stats)),
-            GrantConfig::Bo(bo) => clients::bo_cache(name, bo, base_dir, store, Arc::clone(&stats)),
+            GrantConfig::Ac(ac) => clients::ac_cache(ac, base_dir, http, store, Arc::clone(&stats)),
+            GrantConfig::Bo(bo) => {
+                clients::bo_cache(name, bo, base_dir, http, store, Arc::clone(&stats))
+            }
         };
         let state = match built {
             Ok(cache) => {

@@ -17,6 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokenkit_core::http::HttpConfig;
 use tokenkit_core::{Error, TokenStore};
 use tokenkit_ilab::{Retry, SessionRegistry};
 use tokio::task::JoinHandle;
@@ -39,17 +40,19 @@ pub struct Experiment {
 }
 
 impl Experiment {
-    /// Builds the experiment's registry over `store` and starts its flusher.
+    /// Builds the experiment's registry with the HTTP settings `http` over `store` and
+    /// starts its flusher.
     pub fn new(
         name: &str,
         app: &IlabApp,
         base_dir: &Path,
+        http: HttpConfig,
         store: Arc<dyn TokenStore>,
         flush_every: Duration,
         fingerprint: [u8; 32],
     ) -> Self {
         let stats = Arc::new(Stats::default());
-        let registry = clients::ilab_client(app, base_dir).map(|client| {
+        let registry = clients::ilab_client(app, base_dir, http).map(|client| {
             Arc::new(
                 SessionRegistry::with_store(client, store)
                     .key_prefix(format!("ilab:{}:", app.appid)),

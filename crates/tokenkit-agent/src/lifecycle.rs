@@ -136,6 +136,9 @@ async fn reload(path: &Path, state: &AgentState) {
     }
     match current.reload(config).await {
         Ok(next) => {
+            if next.http_changed_from(&current) {
+                eprintln!("tokenkit agent: [http] changed: every platform client is rebuilt");
+            }
             let (added, changed, removed) = next.changes_from(&current);
             state.swap(next);
             eprintln!(

@@ -2,6 +2,8 @@
 //! its stores. A reload builds the next one from the previous: an unchanged grant (same
 //! settings, same secrets) is carried over with its cache; a changed one is rebuilt over
 //! the same store, so its new cache adopts the stored token instead of fetching again.
+//! A changed `[http]` (a proxy URL, a CA file's content) changes every grant: all
+//! their clients are rebuilt.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +11,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use tokenkit_core::{Error, Keyring, Secret, TokenStore};
 
-use crate::config::{Config, IlabApp, SecretSource};
+use crate::config::{Config, IlabApp, PlatformHttp, SecretSource};
 use crate::grant::Grant;
 use crate::ilab_app::Experiment;
 use crate::store_url::{self, StoreOptions};
@@ -68,6 +70,7 @@ pub struct Runtime {
     /// The ilab experiments by name.
     pub ilab: HashMap<String, Arc<Experiment>>,
     bearer: Option<Secret>,
+    http: PlatformHttp,
     stores: Stores,
 }
 
@@ -75,13 +78,15 @@ impl Runtime {
     /// The first runtime of a config.
     pub async fn start(config: Config) -> Result<Self, Error> {
         let bearer = bearer(&config)?;
+        let http = config.http()?;
         let stores = Stores::open(&config.store_url(), config.store_keyring()?).await?;
-        Ok(Self::build(config, stores, bearer, None))
+        Ok(Self::build(config, stores, bearer, http, None))
     }
 
     /// The runtime of a reloaded config; grants that did not change are carried over.
     pub async fn reload(&self, config: Config) -> Result<Self, Error> {
         let bearer = bearer(&config)?;
+        let http = config.http()?;
         let keyring = config.store_keyring()?;
         let same_store = self.stores.serve(&config.store_url(), keyring.as_ref());
         let stores = if same_store {
@@ -96,6 +101,7 @@ impl Runtime {
             config,
             stores,
             bearer,
+            http,
             same_store.then_some(self),
         ))
     }
@@ -104,11 +110,13 @@ impl Runtime {
         config: Config,
         stores: Stores,
         bearer: Option<Secret>,
+        http: PlatformHttp,
         previous: Option<&Self>,
     ) -> Self {
         let mut grants = HashMap::new();
         for (name, grant) in &config.grants {
-            let fingerprint = fingerprint(&format!("{grant:?}"), grant.secrets(), &config);
+            let settings = format!("{grant:?}");
+            let fingerprint = fingerprint(&settings, grant.secrets(), &http, &config);
             let kept = previous
                 .and_then(|p| p.grants.get(name))
                 .filter(|g| g.fingerprint == fingerprint);
@@ -118,6 +126,7 @@ impl Runtime {
                     name,
                     grant,
                     &config.base_dir,
+                    http.config(),
                     Arc::clone(&stores.plain),
                     fingerprint,
                 )),
@@ -127,7 +136,7 @@ impl Runtime {
         let mut ilab = HashMap::new();
         for (name, app) in &config.ilab {
             let settings = format!("{app:?} flush_ms={}", config.agent.flush_ms);
-            let fingerprint = fingerprint(&settings, app_secrets(app), &config);
+            let fingerprint = fingerprint(&settings, app_secrets(app), &http, &config);
             let kept = previous
                 .and_then(|p| p.ilab.get(name))
                 .filter(|e| e.fingerprint == fingerprint);
@@ -137,6 +146,7 @@ impl Runtime {
                     name,
                     app,
                     &config.base_dir,
+                    http.config(),
                     Arc::clone(&stores.budgeted),
                     config.agent.flush(),
                     fingerprint,
@@ -149,8 +159,15 @@ impl Runtime {
             grants,
             ilab,
             bearer,
+            http,
             stores,
         }
+    }
+
+    /// Whether the `[http]` settings (or what they read) differ from `previous`'s, so
+    /// every client was rebuilt.
+    pub fn http_changed_from(&self, previous: &Self) -> bool {
+        self.http.fingerprint() != previous.http.fingerprint()
     }
 
     /// The secret TCP requests must carry, if `listen.bearer_file` names one.
@@ -217,15 +234,17 @@ fn app_secrets(app: &IlabApp) -> Vec<(&'static str, &SecretSource)> {
     vec![("secret", &app.secret)]
 }
 
-/// A digest of a grant's settings and its secrets' current values: equal digests mean
-/// the grant would be built the same. A secret that cannot be read counts as its error,
-/// so fixing it changes the digest.
+/// A digest of a grant's settings, its secrets' current values and the HTTP settings of
+/// its clients: equal digests mean the grant would be built the same. A secret that
+/// cannot be read counts as its error, so fixing it changes the digest.
 fn fingerprint(
     settings: &str,
     secrets: Vec<(&'static str, &SecretSource)>,
+    http: &PlatformHttp,
     config: &Config,
 ) -> [u8; 32] {
     let mut digest = Sha256::new();
+    digest.update(http.fingerprint());
     digest.update(settings.as_bytes());
     for (field, source) in secrets {
         digest.update([0]);

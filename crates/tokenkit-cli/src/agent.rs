@@ -23,13 +23,15 @@ pub async fn run(args: Args) -> CliResult {
         return tokenkit::agent::run(&args.config).await;
     }
     let config = Config::load(&args.config)?;
-    // A store key that cannot be read is found now, not at start.
-    config.store_keyring()?;
     for field in config.inline_secrets() {
         eprintln!(
             "warning: {field} is written in the config file; prefer {{ env = \"VARIABLE\" }} or {{ file = \"PATH\" }}"
         );
     }
+    // A store key, a proxy URL or a CA file that cannot be read is found now, not at
+    // start.
+    config.store_keyring()?;
+    config.http()?;
     let mut grants: Vec<String> = config
         .grants
         .iter()

@@ -13,6 +13,11 @@
 //! wait_ms = 10000                     # how long a request waits for a token
 //! flush_ms = 30000                    # how often pending ilab results are delivered
 //!
+//! [http]                              # optional; without it: HTTPS_PROXY, NO_PROXY…
+//! proxy = { env = "TOKENKIT_PROXY" }  # or { file = "…" }; false: no proxy at all
+//! proxy_bypass = ["localhost"]        # instead of NO_PROXY
+//! ca_file = "campus-ca.pem"           # trusted besides the system's CAs
+//!
 //! [grants.hpc]
 //! platform = "ac"
 //! base_url = "https://api01.example.com:65102"
@@ -31,6 +36,7 @@
 //! are relative to the config file's directory.
 
 mod grant;
+mod http;
 mod secret;
 #[cfg(test)]
 mod tests;
@@ -44,6 +50,7 @@ use serde::Deserialize;
 use tokenkit_core::{Error, Keyring};
 
 pub use grant::{AcGrant, BoGrant, GrantConfig, IlabApp, IlabDialect};
+pub use http::{HttpSettings, PlatformHttp, ProxySetting};
 pub use secret::SecretSource;
 
 /// The whole file, as read.
@@ -56,6 +63,9 @@ pub struct Config {
     /// Settings of the agent itself.
     #[serde(default)]
     pub agent: Settings,
+    /// How the platform clients reach the platforms (proxy, extra CA).
+    #[serde(default)]
+    pub http: HttpSettings,
     /// The grants, by name (the `{name}` of `/v1/grants/{name}/token`).
     #[serde(default)]
     pub grants: BTreeMap<String, GrantConfig>,
@@ -227,6 +237,13 @@ impl Config {
             .map_err(|e| Error::config(format!("agent.store_key: {}", config_reason(&e))))
     }
 
+    /// The HTTP settings of every platform client, `[http]` with its proxy URL and CA
+    /// file read now (a reload reads them again). The error names the key and the
+    /// variable or file, never the proxy's URL.
+    pub fn http(&self) -> Result<PlatformHttp, Error> {
+        self.http.resolve(&self.base_dir)
+    }
+
     /// `path` as the config means it (relative to its directory).
     pub fn path(&self, path: &Path) -> PathBuf {
         self.base_dir.join(path)
@@ -247,6 +264,7 @@ impl Config {
                 found.push(format!("ilab.{name}.secret"));
             }
         }
+        found.extend(self.http.inline_secret().map(str::to_owned));
         found
     }
 
@@ -277,6 +295,7 @@ impl Config {
         if self.agent.flush_ms < 100 {
             return Err(Error::config("agent.flush_ms must be at least 100"));
         }
+        self.http.check()?;
         for name in self.grants.keys().chain(self.ilab.keys()) {
             check_name(name)?;
         }

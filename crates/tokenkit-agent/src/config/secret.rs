@@ -84,7 +84,9 @@ impl<'de> Deserialize<'de> for SecretSource {
     }
 }
 
-struct SourceVisitor;
+/// Reads a source: a string (inline) or a table with `env` or `file`; shared with
+/// `http.proxy`, which also takes `false`.
+pub(super) struct SourceVisitor;
 
 impl<'de> Visitor<'de> for SourceVisitor {
     type Value = SecretSource;

@@ -125,6 +125,26 @@ fn a_missing_file_is_an_error_naming_it() {
     );
 }
 
+/// An `[http]` table with an inline proxy URL holding a password.
+const HTTP_INLINE: &str = r#"
+[http]
+proxy = "http://alice:SENTINEL-PW-prop-proxy-8e2a@127.0.0.1:3128"
+proxy_bypass = ["localhost"]
+"#;
+
+/// Whether `text` holds either half of the password of [`HTTP_INLINE`] (one byte
+/// changed leaves at least one whole).
+fn leaks_proxy_password(text: &str) -> bool {
+    text.contains("SENTINEL-PW") || text.contains("prop-proxy-8e2a")
+}
+
+#[test]
+fn the_inline_proxy_table_is_valid_as_written() {
+    let config = parse(&format!("{HTTP_INLINE}{AC}")).expect("parses");
+    let http = config.http().expect("a usable proxy");
+    assert!(!leaks_proxy_password(&format!("{config:?} {http:?}")));
+}
+
 mod props {
     use proptest::prelude::*;
 
@@ -153,6 +173,35 @@ mod props {
                 prop_assert!(matches!(error, Error::Config(_)));
                 prop_assert!(!error.to_string().contains("sentinel-password"), "{error}");
             }
+        }
+
+        /// The same for an `[http]` table whose proxy URL holds a password: neither
+        /// parsing nor reading the table (checking the URL as a client would) shows any
+        /// part of the password a one-byte change may have left whole.
+        #[test]
+        fn mutated_proxy_settings_never_show_the_proxy_password(
+            at in 0usize..400,
+            byte in any::<u8>(),
+        ) {
+            let text = format!("{HTTP_INLINE}{AC}");
+            let mut bytes = text.into_bytes();
+            let at = at % bytes.len();
+            bytes[at] = byte;
+            let Ok(text) = String::from_utf8(bytes) else { return Ok(()) };
+            let error = match Config::parse(&text, Path::new(".")) {
+                Ok(config) => match config.http() {
+                    Ok(http) => {
+                        let debug = format!("{config:?} {http:?}");
+                        prop_assert!(!leaks_proxy_password(&debug), "{debug}");
+                        return Ok(());
+                    }
+                    Err(error) => error,
+                },
+                Err(error) => error,
+            };
+            prop_assert!(matches!(error, Error::Config(_)));
+            let shown = format!("{error} {error:?}");
+            prop_assert!(!leaks_proxy_password(&shown), "{shown}");
         }
     }
 }
