@@ -106,7 +106,7 @@ async fn the_store_options_ca_serves_a_url_without_one_and_the_urls_ca_wins() {
         .await
         .expect_err("the URL's CA is not the server's");
     assert!(err.to_string().contains("UnknownIssuer"), "{err}");
-    // A plain URL ignores the CA (it is for TLS only, e.g. the CLI's --ca-file).
+    // A plain URL ignores the options' CA (it is for rediss:// only).
     let plain = support::RedisServer::start().expect("redis-server");
     open_with(&plain.url(), false, &options)
         .await

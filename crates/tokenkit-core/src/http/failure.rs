@@ -141,7 +141,7 @@ fn certificate_problem(cause: &(dyn StdError + 'static)) -> Option<String> {
 fn untrusted() -> String {
     "is not trusted (its issuer is no CA the client trusts); if a private CA signed it \
      (a campus CA, a TLS-inspecting proxy), trust that CA: HttpConfig::ca_file \
-     (the --ca-file of the tokenkit command)"
+     (tokenkit --ca-file; the agent's http.ca_file)"
         .into()
 }
 
