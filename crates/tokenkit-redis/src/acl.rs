@@ -32,6 +32,24 @@
 //!
 //! A refused command is a non-transient store error saying `NOPERM` and what was
 //! refused (a command, the store's keys or its channels).
+//!
+//! # On a Redis Cluster
+//!
+//! A cluster keeps its ACL users per node: create the user on every node (replicas
+//! too, they may be promoted), with [`minimal_cluster_rule`] — the rule above and two
+//! commands the cluster client sends:
+//!
+//! ```text
+//! ACL SETUSER tokenkit on >PASSWORD resetkeys resetchannels -@all ~tokenkit:* &tokenkit:* +ping +evalsha +script|load +set +sadd +srem +smembers +hlen +subscribe +time +hmget +hset +hget +hdel +hexists +get +del +pexpire +publish +zadd +zrange +zrem +zscore +cluster|slots +asking
+//! ```
+//!
+//! | rule | needed for |
+//! | --- | --- |
+//! | `+cluster\|slots` | which master serves which slot: asked at the first connection, and again after a `MOVED` (a failover, a resharding) |
+//! | `+asking` | while an operator moves a slot to another master (resharding), a grant already moved is served there after `ASKING` |
+//!
+//! Nothing else: the client sends no `READONLY` (it reads from masters only), no
+//! `CLUSTER SHARDS` or `CLUSTER NODES`, and subscribes with classic `SUBSCRIBE`.
 
 /// The commands a store's user needs; see the [module docs](self).
 pub const COMMANDS: &[&str] = &[
@@ -59,6 +77,10 @@ pub const COMMANDS: &[&str] = &[
     "zrem",
     "zscore",
 ];
+
+/// What a store's user needs on a Redis Cluster beyond [`COMMANDS`]; see
+/// [On a Redis Cluster](self#on-a-redis-cluster).
+pub const CLUSTER_COMMANDS: &[&str] = &["cluster|slots", "asking"];
 
 /// The `ACL SETUSER` rules for a store with this key prefix (the builder's
 /// [`prefix`](crate::RedisStoreBuilder::prefix), default `tokenkit`), one per argument:
@@ -94,6 +116,30 @@ pub fn minimal_rule(prefix: &str) -> String {
     minimal_rules(prefix).join(" ")
 }
 
+/// [`minimal_rules`] for a store on a Redis Cluster: with [`CLUSTER_COMMANDS`] too. Give
+/// them to the user on every node.
+///
+/// ```
+/// let rules = tokenkit_redis::acl::minimal_cluster_rules("tokenkit");
+/// assert!(rules.starts_with(&tokenkit_redis::acl::minimal_rules("tokenkit")));
+/// assert!(rules.ends_with(&["+cluster|slots".to_owned(), "+asking".to_owned()]));
+/// ```
+pub fn minimal_cluster_rules(prefix: &str) -> Vec<String> {
+    let mut rules = minimal_rules(prefix);
+    rules.extend(CLUSTER_COMMANDS.iter().map(|c| format!("+{c}")));
+    rules
+}
+
+/// [`minimal_cluster_rules`] as one line, as [`minimal_rule`] is.
+///
+/// ```
+/// let rule = tokenkit_redis::acl::minimal_cluster_rule("fleet-a");
+/// assert!(rule.ends_with("+zscore +cluster|slots +asking"));
+/// ```
+pub fn minimal_cluster_rule(prefix: &str) -> String {
+    minimal_cluster_rules(prefix).join(" ")
+}
+
 /// `prefix` with Redis glob characters escaped.
 fn escape_glob(prefix: &str) -> String {
     let mut out = String::with_capacity(prefix.len());
@@ -111,16 +157,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_documented_rule_is_the_rule() {
-        let line = format!(
-            "ACL SETUSER tokenkit on >PASSWORD {}",
-            minimal_rule("tokenkit")
-        );
-        for (page, text) in [
-            ("src/acl.rs", include_str!("acl.rs")),
-            ("docs/redis.md", include_str!("../../../docs/redis.md")),
-        ] {
-            assert!(text.contains(&line), "update {page} to: {line}");
+    fn the_documented_rules_are_the_rules() {
+        for rule in [minimal_rule("tokenkit"), minimal_cluster_rule("tokenkit")] {
+            let line = format!("ACL SETUSER tokenkit on >PASSWORD {rule}");
+            for (page, text) in [
+                ("src/acl.rs", include_str!("acl.rs")),
+                ("docs/redis.md", include_str!("../../../docs/redis.md")),
+            ] {
+                // The line itself, not only as the start of the other rule's line.
+                let whole = text.lines().any(|l| l.trim_start_matches("//! ") == line);
+                assert!(whole, "update {page} to: {line}");
+            }
         }
     }
 

@@ -9,11 +9,14 @@ use std::time::Duration;
 
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::{ConnectionInfo, IntoConnectionInfo, RedisResult, TlsCertificates};
+use redis::{
+    ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, RedisResult, TlsCertificates,
+};
 use tokenkit_core::Error;
 use tokio::sync::OnceCell;
 
 use crate::config::Settings;
+use crate::{probe, refusal};
 
 /// The schemes of a cluster URL, and those of its seed nodes.
 const SCHEMES: [(&str, &str); 2] = [
@@ -92,14 +95,21 @@ fn seed(url: &str) -> Result<ConnectionInfo, Error> {
 pub(crate) struct LazyCluster {
     client: ClusterClient,
     connection: OnceCell<ClusterConnection>,
+    /// The seed nodes as clients of one node each, to tell why a first connection
+    /// failed ([`LazyCluster::refusal_of_a_seed`]).
+    seeds: Vec<redis::Client>,
+    connect_timeout: Duration,
+    response_timeout: Duration,
 }
 
 impl LazyCluster {
-    /// The client for `seeds`; no connection yet.
+    /// The client for `seeds` (`direct`: the same seeds as clients of one node each);
+    /// no connection yet.
     pub(crate) fn new(
         seeds: &[ConnectionInfo],
         s: &Settings,
         certificates: Option<TlsCertificates>,
+        direct: Vec<redis::Client>,
     ) -> Result<Self, Error> {
         // Retries of MOVED, ASK, TRYAGAIN and CLUSTERDOWN (a failover under way) come
         // quickly and often enough to succeed within one operation timeout if the
@@ -127,16 +137,40 @@ impl LazyCluster {
         Ok(Self {
             client,
             connection: OnceCell::new(),
+            seeds: direct,
+            connect_timeout: s.connect_timeout,
+            response_timeout: s.operation_timeout,
         })
     }
 
     /// The cluster connection, connecting (and discovering the slots) if this is the
     /// first use or every earlier attempt failed.
     pub(crate) async fn connection(&self) -> RedisResult<ClusterConnection> {
-        self.connection
+        match self
+            .connection
             .get_or_try_init(|| self.client.get_async_connection())
             .await
-            .cloned()
+        {
+            Ok(connection) => Ok(connection.clone()),
+            Err(e) if e.kind() == ErrorKind::Io => Err(self.refusal_of_a_seed().await.unwrap_or(e)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The redis crate reports a first connection that failed on every seed as a bare
+    /// I/O error ("Failed to create initial connections", the seeds' errors as text),
+    /// which reads as a lost connection, retried in vain. A seed asked once directly
+    /// tells the cause: a refusal no retry mends (its certificate, our password) is the
+    /// error instead.
+    async fn refusal_of_a_seed(&self) -> Option<RedisError> {
+        for seed in &self.seeds {
+            if let Err(e) = probe::attempt(seed, self.connect_timeout, self.response_timeout).await
+                && refusal::describe(&e).is_some()
+            {
+                return Some(e);
+            }
+        }
+        None
     }
 }
 
@@ -200,7 +234,7 @@ mod tests {
             ["redis://u1:SENTINEL@h1:1", "redis://u2:SENTINEL@h2:2"],
         ] {
             let seeds = seeds_from_urls(seeds).expect("each seed is valid");
-            let err = LazyCluster::new(&seeds, &Settings::default(), None)
+            let err = LazyCluster::new(&seeds, &Settings::default(), None, Vec::new())
                 .err()
                 .expect("mixed");
             assert!(err.to_string().contains("must share"), "{err}");

@@ -63,17 +63,17 @@ impl Target {
                 seeds,
                 certificates,
             } => {
-                let cluster = LazyCluster::new(&seeds, s, certificates.clone())?;
                 let subscribers = seeds
-                    .into_iter()
+                    .iter()
                     .map(|seed| match &certificates {
                         Some(certificates) => {
-                            redis::Client::build_with_tls(seed, certificates.clone())
+                            redis::Client::build_with_tls(seed.clone(), certificates.clone())
                         }
-                        None => redis::Client::open(seed),
+                        None => redis::Client::open(seed.clone()),
                     })
                     .collect::<RedisResult<Vec<_>>>()
                     .map_err(|_| Error::config("invalid redis cluster seed node"))?;
+                let cluster = LazyCluster::new(&seeds, s, certificates, subscribers.clone())?;
                 Ok((
                     Connection::Cluster(Arc::new(cluster)),
                     Subscribers(subscribers),

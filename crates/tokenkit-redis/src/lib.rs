@@ -68,9 +68,12 @@
 //! client certificate (mutual TLS) is `?cert=PATH&key=PATH` or
 //! [`RedisStoreBuilder::client_cert`]. An ACL user is `redis://user:password@…`, or
 //! [`RedisStoreBuilder::credentials`] to keep the password out of the URL; the rule
-//! the user needs is [`acl::minimal_rule`]. `#insecure` and unknown URL parameters are
-//! refused; a certificate file that cannot be read or is not PEM is a configuration
-//! error naming the path.
+//! the user needs is [`acl::minimal_rule`] (on a Redis Cluster
+//! [`acl::minimal_cluster_rule`], on every node). `#insecure` and unknown URL
+//! parameters are refused; a certificate file that cannot be read or is not PEM is a
+//! configuration error naming the path. On a cluster (`rediss+cluster://…?ca=PATH`, or
+//! [`RedisStore::cluster_builder`] with the same options) they hold for every node:
+//! the seeds, the nodes the cluster announces, and the pub/sub connection.
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), tokenkit_core::Error> {
@@ -85,7 +88,8 @@
 //! A refusal no retry mends — an untrusted certificate, a host name it does not name,
 //! a client certificate the server wants, a wrong password (`WRONGPASS`), a missing
 //! permission (`NOPERM`) — is a non-transient [`Error::Store`](tokenkit_core::Error::Store)
-//! saying so, and [`RedisStoreBuilder::connect`] reports it after one attempt. No error,
+//! saying so, and [`RedisStoreBuilder::connect`] reports it after one attempt (one per
+//! seed node on a cluster). No error,
 //! `Debug` output or log line holds the URL or the password.
 //!
 //! # Features

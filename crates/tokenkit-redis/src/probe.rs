@@ -8,7 +8,9 @@
 //! attempt without retries tells at once what is wrong, as the error says it
 //! ([`crate::refusal`]); the connection is then dropped.
 
-use redis::{AsyncConnectionConfig, ConnectionAddr};
+use std::time::Duration;
+
+use redis::{AsyncConnectionConfig, ConnectionAddr, RedisResult};
 use tokenkit_core::Error;
 
 use crate::config::Settings;
@@ -37,20 +39,10 @@ pub(crate) async fn any(nodes: &Subscribers, settings: &Settings) -> Result<(), 
 
 /// Connects once and sends `PING`, within the connect plus the operation timeout.
 pub(crate) async fn once(client: &redis::Client, settings: &Settings) -> Result<(), Error> {
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(settings.connect_timeout))
-        .set_response_timeout(Some(settings.operation_timeout));
-    let attempt = async {
-        let mut connection = client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut connection)
-            .await
-    };
     let limit = settings.connect_timeout + settings.operation_timeout;
+    let attempt = attempt(client, settings.connect_timeout, settings.operation_timeout);
     match tokio::time::timeout(limit, attempt).await {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok(())) => Ok(()),
         Ok(Err(e)) if e.is_connection_dropped() && !is_tls(client) => Err(Error::store(
             "redis connect: the server closed the connection at once (a TLS-only server \
              does that to plain connections: use rediss://)",
@@ -59,6 +51,25 @@ pub(crate) async fn once(client: &redis::Client, settings: &Settings) -> Result<
         Ok(Err(e)) => Err(from_redis("connect", &e)),
         Err(_) => Err(timed_out("connect", limit)),
     }
+}
+
+/// One connection and `PING`, each step within its timeout, with the redis crate's
+/// error (which holds the cause: a TLS alert, `WRONGPASS`).
+pub(crate) async fn attempt(
+    client: &redis::Client,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+) -> RedisResult<()> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(connect_timeout))
+        .set_response_timeout(Some(response_timeout));
+    let mut connection = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    redis::cmd("PING")
+        .query_async::<String>(&mut connection)
+        .await
+        .map(drop)
 }
 
 fn is_tls(client: &redis::Client) -> bool {

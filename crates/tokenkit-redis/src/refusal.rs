@@ -15,7 +15,8 @@ use redis::{ErrorKind, RedisError, ServerErrorKind};
 use rustls::{AlertDescription, CertificateError};
 
 /// Where the rule a store's ACL user needs is documented.
-const SEE_RULE: &str = "see tokenkit_redis::acl::minimal_rule";
+const SEE_RULE: &str =
+    "see tokenkit_redis::acl::minimal_rule, or minimal_cluster_rule on a Redis Cluster";
 
 /// What was refused, if `e` is such a failure.
 pub(crate) fn describe(e: &RedisError) -> Option<String> {

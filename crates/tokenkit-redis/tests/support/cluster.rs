@@ -5,6 +5,9 @@
 //! node runs under a small `sh` guard that kills it when the test process's end of the
 //! guard's stdin closes.
 //!
+//! The nodes are plain by default; a [`ClusterFlavor`] adds arguments to each node and
+//! to `redis-cli` and says how to reach a node (TLS: `tls.rs`'s `TlsCluster`).
+//!
 //! Without `redis-server` and `redis-cli` the tests print a notice and pass — unless
 //! `CI=true`, where they fail (as for a single server, see [`super`]).
 
@@ -15,6 +18,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokenkit_redis::{RedisStore, RedisStoreBuilder};
+
+use super::Flavor;
 
 /// Runs `redis-server "$@"`, prints its pid, kills it with SIGKILL when stdin closes,
 /// and exits when the server exits (whoever killed it). The reader of stdin is a
@@ -49,10 +54,37 @@ pub struct Shard {
     pub slots: Vec<(u16, u16)>,
 }
 
+/// What a cluster's nodes add to the plain ones.
+pub struct ClusterFlavor {
+    /// Each node's extra arguments and its readiness, as for one server.
+    pub node: Flavor,
+    /// `redis-cli`'s options to reach the nodes (`--tls --cacert …`).
+    pub cli: Vec<String>,
+    /// A client of the node on a port: how the harness inspects and disturbs it.
+    pub client: Box<dyn Fn(u16) -> redis::Client + Send + Sync>,
+    /// The scheme of the seed URLs (`redis`, `rediss`).
+    pub scheme: &'static str,
+}
+
+impl ClusterFlavor {
+    /// Plain nodes, reached with `redis://`.
+    pub fn plain() -> Self {
+        Self {
+            node: Flavor::plain(),
+            cli: Vec::new(),
+            client: Box::new(|port| {
+                redis::Client::open(format!("redis://127.0.0.1:{port}/")).expect("a node URL")
+            }),
+            scheme: "redis",
+        }
+    }
+}
+
 /// A running cluster.
 pub struct RedisCluster {
     nodes: Vec<Node>,
     node_timeout: Duration,
+    flavor: ClusterFlavor,
     _janitor: Janitor,
 }
 
@@ -116,6 +148,16 @@ impl RedisCluster {
     /// declare a peer failed after `node_timeout` without an answer; `None` (after a
     /// notice) if the tools are missing and this is not CI.
     pub fn start(masters: usize, replicas: usize, node_timeout: Duration) -> Option<Self> {
+        Self::start_with(masters, replicas, node_timeout, ClusterFlavor::plain())
+    }
+
+    /// As [`RedisCluster::start`], with nodes of `flavor`.
+    pub fn start_with(
+        masters: usize,
+        replicas: usize,
+        node_timeout: Duration,
+        flavor: ClusterFlavor,
+    ) -> Option<Self> {
         if !tools_or_skip() {
             return None;
         }
@@ -129,6 +171,7 @@ impl RedisCluster {
         let mut cluster = Self {
             nodes: Vec::new(),
             node_timeout,
+            flavor,
             _janitor: janitor,
         };
         for i in 0..masters * (1 + replicas) {
@@ -145,7 +188,7 @@ impl RedisCluster {
             let started = (0..5).any(|_| {
                 node.port = super::free_port();
                 node.bus_port = super::free_port();
-                node.spawn(node_timeout) && node.wait_until_ready()
+                node.spawn(node_timeout, &cluster.flavor) && node.wait_until_ready(&cluster.flavor)
             });
             assert!(started, "a cluster node did not start");
             cluster.nodes.push(node);
@@ -156,6 +199,7 @@ impl RedisCluster {
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
         let created = Command::new("redis-cli")
+            .args(&cluster.flavor.cli)
             .args(["--cluster", "create"])
             .args(&addresses)
             .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
@@ -174,22 +218,25 @@ impl RedisCluster {
         self.nodes.iter().map(|n| n.port).collect()
     }
 
-    /// One `redis://127.0.0.1:PORT` seed URL per node, in `ports` order.
+    /// One `redis://127.0.0.1:PORT` seed URL per node (`rediss://` for TLS), in `ports`
+    /// order.
     pub fn seeds(&self) -> Vec<String> {
+        let scheme = self.flavor.scheme;
         self.ports()
             .into_iter()
-            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .map(|p| format!("{scheme}://127.0.0.1:{p}"))
             .collect()
     }
 
-    /// `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,…/` over every node.
+    /// `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,…/` over every node
+    /// (`rediss+cluster://` for TLS).
     pub fn url(&self) -> String {
         let hosts: Vec<String> = self
             .ports()
             .iter()
             .map(|p| format!("127.0.0.1:{p}"))
             .collect();
-        format!("redis+cluster://{}/", hosts.join(","))
+        format!("{}+cluster://{}/", self.flavor.scheme, hosts.join(","))
     }
 
     /// A store builder over the cluster URL with test-sized timeouts (those of the
@@ -204,13 +251,13 @@ impl RedisCluster {
     /// The shards as the first live node sees them, by master port.
     pub fn shards(&self) -> Vec<Shard> {
         let port = self.live_ports()[0];
-        parse_nodes(&cluster_nodes(port).expect("CLUSTER NODES"))
+        parse_nodes(&self.cluster_nodes(port).expect("CLUSTER NODES"))
     }
 
     /// The slot of a Redis key name.
     pub fn slot_of(&self, name: &str) -> u16 {
         let port = self.live_ports()[0];
-        let mut c = connect(port).expect("a live node");
+        let mut c = self.connect(port).expect("a live node");
         redis::cmd("CLUSTER")
             .arg("KEYSLOT")
             .arg(name)
@@ -237,7 +284,7 @@ impl RedisCluster {
 
     /// A plain connection to one node, for inspecting and disturbing it.
     pub fn node(&self, port: u16) -> redis::Connection {
-        connect(port).expect("node connection")
+        self.connect(port).expect("node connection")
     }
 
     /// Kills the node on `port` with SIGKILL (its data is lost: no persistence).
@@ -250,10 +297,15 @@ impl RedisCluster {
     /// keeps its identity and rejoins), but without data.
     pub fn restart(&mut self, port: u16) {
         let timeout = self.node_timeout;
-        let node = self.node_mut(port);
+        let flavor = &self.flavor;
+        let node = self
+            .nodes
+            .iter_mut()
+            .find(|n| n.port == port)
+            .expect("a node of this cluster");
         drop(node.process.take());
         assert!(
-            node.spawn(timeout) && node.wait_until_ready(),
+            node.spawn(timeout, flavor) && node.wait_until_ready(flavor),
             "a cluster node did not restart"
         );
     }
@@ -281,8 +333,9 @@ impl RedisCluster {
         let deadline = Instant::now() + SETTLE;
         while Instant::now() < deadline {
             let ok = self.live_ports().into_iter().all(|port| {
-                cluster_info(port).is_some_and(|i| i.contains("cluster_state:ok"))
-                    && cluster_nodes(port).is_some_and(|n| {
+                self.cluster_info(port)
+                    .is_some_and(|i| i.contains("cluster_state:ok"))
+                    && self.cluster_nodes(port).is_some_and(|n| {
                         parse_nodes(&n).iter().any(|s| {
                             s.master != old
                                 && s.slots.iter().any(|&(lo, hi)| (lo..=hi).contains(&slot))
@@ -300,11 +353,15 @@ impl RedisCluster {
     fn settled(&self, masters: usize) -> Result<(), String> {
         let mut views = BTreeMap::new();
         for port in self.live_ports() {
-            let info = cluster_info(port).ok_or(format!("{port}: no CLUSTER INFO"))?;
+            let info = self
+                .cluster_info(port)
+                .ok_or(format!("{port}: no CLUSTER INFO"))?;
             if !info.contains("cluster_state:ok") {
                 return Err(format!("{port}: cluster_state not ok"));
             }
-            let nodes = cluster_nodes(port).ok_or(format!("{port}: no CLUSTER NODES"))?;
+            let nodes = self
+                .cluster_nodes(port)
+                .ok_or(format!("{port}: no CLUSTER NODES"))?;
             if nodes.contains("fail") || nodes.contains("handshake") || nodes.contains("noaddr") {
                 return Err(format!("{port}: a node is failing or joining"));
             }
@@ -326,7 +383,9 @@ impl RedisCluster {
         }
         for shard in &first {
             for &replica in &shard.replicas {
-                let info = info_replication(replica).ok_or(format!("{replica}: no INFO"))?;
+                let info = self
+                    .info_replication(replica)
+                    .ok_or(format!("{replica}: no INFO"))?;
                 if !info.contains("master_link_status:up") {
                     return Err(format!("{replica}: replication link down"));
                 }
@@ -352,7 +411,7 @@ impl RedisCluster {
 }
 
 impl Node {
-    fn spawn(&mut self, node_timeout: Duration) -> bool {
+    fn spawn(&mut self, node_timeout: Duration, flavor: &ClusterFlavor) -> bool {
         let mut guard = Command::new("sh")
             .args(["-c", GUARD, "sh"])
             .args(["--port", &self.port.to_string()])
@@ -373,6 +432,7 @@ impl Node {
             .args(["--save", ""])
             .args(["--appendonly", "no"])
             .args(["--dir", &self.dir.to_string_lossy()])
+            .args((flavor.node.args)(self.port))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -395,7 +455,7 @@ impl Node {
         true
     }
 
-    fn wait_until_ready(&mut self) -> bool {
+    fn wait_until_ready(&mut self, flavor: &ClusterFlavor) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Some(p) = self.process.as_mut()
@@ -404,7 +464,7 @@ impl Node {
                 self.process = None;
                 return false; // exited: a port was taken
             }
-            if super::ping(self.port) {
+            if (flavor.node.ready)(self.port) {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -427,29 +487,31 @@ fn spawn_janitor(dir: &Path) -> Janitor {
     Janitor { child, stdin }
 }
 
-fn connect(port: u16) -> redis::RedisResult<redis::Connection> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/"))?;
-    let c = client.get_connection_with_timeout(Duration::from_secs(2))?;
-    c.set_read_timeout(Some(Duration::from_secs(5)))?;
-    c.set_write_timeout(Some(Duration::from_secs(5)))?;
-    Ok(c)
-}
+/// How the harness talks to the nodes, with the flavour's client.
+impl RedisCluster {
+    fn connect(&self, port: u16) -> redis::RedisResult<redis::Connection> {
+        let c = (self.flavor.client)(port).get_connection_with_timeout(Duration::from_secs(2))?;
+        c.set_read_timeout(Some(Duration::from_secs(5)))?;
+        c.set_write_timeout(Some(Duration::from_secs(5)))?;
+        Ok(c)
+    }
 
-fn query_text(port: u16, cmd: &redis::Cmd) -> Option<String> {
-    let mut c = connect(port).ok()?;
-    cmd.query(&mut c).ok()
-}
+    fn query_text(&self, port: u16, cmd: &redis::Cmd) -> Option<String> {
+        let mut c = self.connect(port).ok()?;
+        cmd.query(&mut c).ok()
+    }
 
-fn cluster_info(port: u16) -> Option<String> {
-    query_text(port, redis::cmd("CLUSTER").arg("INFO"))
-}
+    fn cluster_info(&self, port: u16) -> Option<String> {
+        self.query_text(port, redis::cmd("CLUSTER").arg("INFO"))
+    }
 
-fn cluster_nodes(port: u16) -> Option<String> {
-    query_text(port, redis::cmd("CLUSTER").arg("NODES"))
-}
+    fn cluster_nodes(&self, port: u16) -> Option<String> {
+        self.query_text(port, redis::cmd("CLUSTER").arg("NODES"))
+    }
 
-fn info_replication(port: u16) -> Option<String> {
-    query_text(port, redis::cmd("INFO").arg("replication"))
+    fn info_replication(&self, port: u16) -> Option<String> {
+        self.query_text(port, redis::cmd("INFO").arg("replication"))
+    }
 }
 
 /// The shards in `CLUSTER NODES` output

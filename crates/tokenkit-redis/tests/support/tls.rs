@@ -1,7 +1,7 @@
-//! A TLS-only `redis-server` with certificates generated at test time: a CA, a server
-//! certificate for `127.0.0.1` and `localhost`, a client certificate, and a second,
-//! unrelated CA. The server has no plain port (`--port 0`), so a `redis://` client is
-//! refused; it is ready when it answers `PING` over TLS.
+//! A TLS-only `redis-server`, and a TLS-only Redis Cluster, with certificates generated
+//! at test time: a CA, a server certificate for `127.0.0.1` and `localhost`, a client
+//! certificate, and a second, unrelated CA. A server has no plain port (`--port 0`), so
+//! a `redis://` client is refused; it is ready when it answers `PING` over TLS.
 //!
 //! Declared beside `support` by the tests that need it:
 //! `#[path = "support/tls.rs"] mod tls;` (it uses `crate::support`).
@@ -20,6 +20,7 @@ use rcgen::{
 use redis::{ClientTlsConfig, TlsCertificates};
 use tokenkit_redis::{RedisStore, RedisStoreBuilder};
 
+use crate::support::cluster::{ClusterFlavor, RedisCluster};
 use crate::support::{Flavor, RedisServer};
 
 /// Certificates and keys as PEM files in a temporary directory (removed on drop).
@@ -137,37 +138,7 @@ impl TlsServer {
     pub fn start(client_auth: ClientAuth) -> Option<Self> {
         install_crypto_provider();
         let pki = Arc::new(Pki::generate());
-        let for_args = Arc::clone(&pki);
-        let for_ready = Arc::clone(&pki);
-        let flavor = Flavor {
-            args: Box::new(move |port| {
-                let p = &for_args;
-                let mut args = vec![
-                    "--port".to_owned(),
-                    "0".to_owned(),
-                    "--tls-port".to_owned(),
-                    port.to_string(),
-                ];
-                for (flag, path) in [
-                    ("--tls-cert-file", &p.server_cert),
-                    ("--tls-key-file", &p.server_key),
-                    ("--tls-ca-cert-file", &p.ca),
-                ] {
-                    args.push(flag.to_owned());
-                    args.push(path.to_string_lossy().into_owned());
-                }
-                args.push("--tls-auth-clients".to_owned());
-                args.push(
-                    match client_auth {
-                        ClientAuth::No => "no",
-                        ClientAuth::Required => "yes",
-                    }
-                    .to_owned(),
-                );
-                args
-            }),
-            ready: Box::new(move |port| tls_ping(port, &for_ready, client_auth)),
-        };
+        let flavor = tls_only(&pki, client_auth, Vec::new());
         let server = RedisServer::start_with(flavor)?;
         Some(Self {
             server,
@@ -223,6 +194,132 @@ impl TlsServer {
 
     fn client(&self) -> redis::Client {
         tls_client(self.server.port(), &self.pki, self.client_auth)
+    }
+}
+
+/// A TLS-only server (`--port 0`) with `pki`'s server certificate, trusting its CA,
+/// with `extra` arguments; ready when it answers `PING` over TLS.
+fn tls_only(pki: &Arc<Pki>, client_auth: ClientAuth, extra: Vec<String>) -> Flavor {
+    let for_args = Arc::clone(pki);
+    let for_ready = Arc::clone(pki);
+    Flavor {
+        args: Box::new(move |port| {
+            let p = &for_args;
+            let mut args = vec![
+                "--port".to_owned(),
+                "0".to_owned(),
+                "--tls-port".to_owned(),
+                port.to_string(),
+            ];
+            for (flag, path) in [
+                ("--tls-cert-file", &p.server_cert),
+                ("--tls-key-file", &p.server_key),
+                ("--tls-ca-cert-file", &p.ca),
+            ] {
+                args.push(flag.to_owned());
+                args.push(path.to_string_lossy().into_owned());
+            }
+            args.push("--tls-auth-clients".to_owned());
+            args.push(
+                match client_auth {
+                    ClientAuth::No => "no",
+                    ClientAuth::Required => "yes",
+                }
+                .to_owned(),
+            );
+            args.extend(extra.iter().cloned());
+            args
+        }),
+        ready: Box::new(move |port| tls_ping(port, &for_ready, client_auth)),
+    }
+}
+
+/// A Redis Cluster whose nodes speak TLS only — to clients, on the cluster bus and for
+/// replication — with the certificates of its `pki`, created by `redis-cli --tls`.
+pub struct TlsCluster {
+    pub cluster: RedisCluster,
+    pub pki: Arc<Pki>,
+    pub client_auth: ClientAuth,
+}
+
+impl TlsCluster {
+    /// `masters` masters without replicas, or `None` (outside CI) if the tools are
+    /// missing.
+    pub fn start(masters: usize, client_auth: ClientAuth) -> Option<Self> {
+        install_crypto_provider();
+        let pki = Arc::new(Pki::generate());
+        let path = |p: &Path| p.to_string_lossy().into_owned();
+        // A node is a TLS client of the others on the bus: it presents the client
+        // certificate (the server's is for servers only), which `--tls-auth-clients yes`
+        // wants.
+        let node = vec![
+            "--tls-cluster".to_owned(),
+            "yes".to_owned(),
+            "--tls-replication".to_owned(),
+            "yes".to_owned(),
+            "--tls-client-cert-file".to_owned(),
+            path(&pki.client_cert),
+            "--tls-client-key-file".to_owned(),
+            path(&pki.client_key),
+        ];
+        let cli = vec![
+            "--tls".to_owned(),
+            "--cacert".to_owned(),
+            path(&pki.ca),
+            "--cert".to_owned(),
+            path(&pki.client_cert),
+            "--key".to_owned(),
+            path(&pki.client_key),
+        ];
+        let for_client = Arc::clone(&pki);
+        let flavor = ClusterFlavor {
+            node: tls_only(&pki, client_auth, node),
+            cli,
+            client: Box::new(move |port| tls_client(port, &for_client, client_auth)),
+            scheme: "rediss",
+        };
+        // Nothing here fails a node over: the default node timeout, so that a loaded
+        // machine never has a node declared failed.
+        let cluster = RedisCluster::start_with(masters, 0, Duration::from_secs(15), flavor)?;
+        Some(Self {
+            cluster,
+            pki,
+            client_auth,
+        })
+    }
+
+    /// `rediss+cluster://127.0.0.1:P1,…/` over every node (the system trust store).
+    pub fn url(&self) -> String {
+        self.cluster.url()
+    }
+
+    /// The URL naming the cluster's CA with `?ca=`.
+    pub fn url_with_ca(&self) -> String {
+        format!("{}?ca={}", self.url(), query_path(&self.pki.ca))
+    }
+
+    /// The URL naming the CA and the client certificate and key.
+    pub fn url_with_client_cert(&self) -> String {
+        format!(
+            "{}&cert={}&key={}",
+            self.url_with_ca(),
+            query_path(&self.pki.client_cert),
+            query_path(&self.pki.client_key)
+        )
+    }
+
+    /// A store builder over every node as a seed (`cluster_builder`), trusting the CA
+    /// (and presenting the client certificate if the nodes require one), with
+    /// test-sized timeouts.
+    pub fn builder(&self) -> RedisStoreBuilder {
+        let builder =
+            test_sized(RedisStore::cluster_builder(self.cluster.seeds())).ca_file(&self.pki.ca);
+        match self.client_auth {
+            ClientAuth::No => builder,
+            ClientAuth::Required => {
+                builder.client_cert(&self.pki.client_cert, &self.pki.client_key)
+            }
+        }
     }
 }
 
