@@ -18,7 +18,6 @@ use crate::config::GrantConfig;
 use crate::stats::Stats;
 
 /// One grant.
-#[derive(Debug)]
 pub struct Grant {
     /// Its name in the config and the URL.
     pub name: String,
@@ -29,6 +28,18 @@ pub struct Grant {
     /// The config and secrets it was built from (to keep it over a reload).
     pub fingerprint: [u8; 32],
     state: State,
+}
+
+// Not the fingerprint: a hash of the grant's secrets, which a short password would not
+// survive a guess at.
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("name", &self.name)
+            .field("platform", &self.platform)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]

@@ -27,7 +27,6 @@ use crate::config::IlabApp;
 use crate::stats::Stats;
 
 /// One experiment.
-#[derive(Debug)]
 pub struct Experiment {
     /// Its name in the config and the URL.
     pub name: String,
@@ -37,6 +36,16 @@ pub struct Experiment {
     pub fingerprint: [u8; 32],
     registry: Result<Arc<SessionRegistry>, Error>,
     flusher: Option<JoinHandle<()>>,
+}
+
+// Not the fingerprint: a hash of the app's secret (see `Grant`'s `Debug`).
+impl std::fmt::Debug for Experiment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Experiment")
+            .field("name", &self.name)
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Experiment {
