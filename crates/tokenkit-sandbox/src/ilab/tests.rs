@@ -144,11 +144,9 @@ async fn exchange_answers_every_documented_field() {
 
 #[tokio::test]
 async fn codes_one_to_four_on_exchange() {
-    let sandbox = start(super::IlabConfig {
-        ticket_ttl: Duration::from_millis(200),
-        ..super::IlabConfig::default()
-    })
-    .await;
+    // Tickets that live long enough for a loaded machine (a 200 ms ticket once expired
+    // before its exchange); expiry (code 3) has a sandbox of its own below.
+    let sandbox = start(super::IlabConfig::default()).await;
     let t = ticket(&sandbox, "u1").await;
     let missing = call(&sandbox, "/oauth/token/accesstoken", &[("ticket", &t)]).await;
     assert_eq!(missing["code"], 1);
@@ -174,11 +172,18 @@ async fn codes_one_to_four_on_exchange() {
     assert_eq!(exchange(&sandbox, &t).await["code"], 0);
     assert_eq!(exchange(&sandbox, &t).await["code"], 4, "single use");
     assert_eq!(exchange(&sandbox, "never-issued").await["code"], 4);
-    let late = ticket(&sandbox, "u2").await;
+    // Expiry needs only that time passes: however slow the machine, a 50 ms ticket is
+    // stale after 300 ms.
+    let short = start(super::IlabConfig {
+        ticket_ttl: Duration::from_millis(50),
+        ..super::IlabConfig::default()
+    })
+    .await;
+    let late = ticket(&short, "u2").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(exchange(&sandbox, &late).await["code"], 3);
+    assert_eq!(exchange(&short, &late).await["code"], 3);
     let other_app = call(
-        &sandbox,
+        &short,
         "/oauth/token/accesstoken",
         &[("ticket", &late), ("appid", "42"), ("signature", "x")],
     )
@@ -592,13 +597,14 @@ async fn a_revoked_access_token_is_refused_and_a_refresh_recovers() {
 #[tokio::test]
 async fn an_expired_access_token_is_refused_with_code_2() {
     let sandbox = start(super::IlabConfig {
-        ttl: Duration::from_millis(300),
+        // Long enough to be valid at the first call on a loaded machine.
+        ttl: Duration::from_millis(1000),
         ..super::IlabConfig::default()
     })
     .await;
     let (access, _) = grant(&sandbox, "u1").await;
     let body = record("u1", "r-1", 60);
     assert_eq!(upload(&sandbox, &access, &body).await["code"], 0);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(upload(&sandbox, &access, &body).await["code"], 2);
 }
