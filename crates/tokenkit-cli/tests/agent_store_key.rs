@@ -6,6 +6,8 @@
 //! processes.
 
 mod agent_support;
+#[path = "../../tokenkit-core/tests/support/at_rest.rs"]
+mod at_rest;
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
@@ -21,14 +23,6 @@ fn new_key(id: &str) -> (String, String) {
     let bytes: Vec<u8> = (0..32).map(|_| fastrand::u8(..)).collect();
     let material = STANDARD.encode(bytes);
     (format!("{id}:{material}"), material)
-}
-
-/// Whether `haystack` holds any 8-byte window of `secret`.
-fn holds_a_window_of(haystack: &[u8], secret: &str) -> bool {
-    secret
-        .as_bytes()
-        .windows(8)
-        .any(|w| haystack.windows(8).any(|h| h == w))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +62,7 @@ async fn agents_with_one_store_key_share_a_sealed_grant_and_another_key_spends_n
         let entry = entry.expect("entry");
         let bytes = std::fs::read(entry.path()).expect("read");
         assert!(
-            !holds_a_window_of(&bytes, &token),
+            !at_rest::holds_a_window_of(&bytes, &token),
             "{} holds a window of the token",
             entry.file_name().to_string_lossy()
         );

@@ -9,6 +9,8 @@
 //! the launch ticket; `bo refresh`: the rotating refresh token) spend nothing with a
 //! wrong key either: the store's key check refuses it first.
 
+#[path = "../../tokenkit-core/tests/support/at_rest.rs"]
+mod at_rest;
 mod common;
 #[path = "../../tokenkit-redis/tests/support/mod.rs"]
 mod support;
@@ -77,14 +79,6 @@ fn assert_not_shown(output: &Output, materials: &[&str]) {
     }
 }
 
-/// Whether `haystack` holds any 8-byte window of `secret`.
-fn holds_a_window_of(haystack: &[u8], secret: &str) -> bool {
-    secret
-        .as_bytes()
-        .windows(8)
-        .any(|w| haystack.windows(8).any(|h| h == w))
-}
-
 fn fresh_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "store-key-{name}-{}-{}",
@@ -149,7 +143,7 @@ fn shared_by_one_key_refused_by_any_other(
 
     for (name, bytes) in inspect() {
         assert!(
-            !holds_a_window_of(&bytes, &token),
+            !at_rest::holds_a_window_of(&bytes, &token),
             "{name} holds a window of the token"
         );
     }

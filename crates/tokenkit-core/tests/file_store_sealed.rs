@@ -3,6 +3,8 @@
 //! it calls nobody) even past the key check, a store switched to encryption reads what
 //! it kept in clear. The key check itself: tests/file_store_key_check.rs.
 
+#[path = "support/at_rest.rs"]
+mod at_rest;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -65,29 +67,9 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// Whether `haystack` holds any 8-byte window of `secret`.
-fn holds_a_window_of(haystack: &[u8], secret: &str) -> bool {
-    secret
-        .as_bytes()
-        .windows(8)
-        .any(|w| haystack.windows(8).any(|h| h == w))
-}
-
 fn assert_store_error(err: &Error, expected: &str) {
-    assert!(
-        matches!(
-            err,
-            Error::Store {
-                transient: false,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    let text = err.to_string();
-    assert!(text.contains(expected), "{text}");
-    assert!(text.contains(KEY), "names the grant key: {text}");
-    assert!(!text.contains("SENTINEL"), "{text}");
+    at_rest::assert_refused(err, expected, &[]);
+    assert!(err.to_string().contains(KEY), "names the grant key: {err}");
 }
 
 #[tokio::test]
@@ -118,7 +100,7 @@ async fn the_files_hold_no_window_of_a_token_and_the_rest_stays_readable() {
     for (name, bytes) in &all {
         for secret in [ACCESS, REFRESH, "SENTINEL-SCORE-98.5"] {
             assert!(
-                !holds_a_window_of(bytes, secret),
+                !at_rest::holds_a_window_of(bytes, secret),
                 "{name} holds a window of {secret}"
             );
         }
@@ -261,7 +243,7 @@ async fn a_store_kept_in_clear_reads_with_a_keyring_and_is_sealed_by_its_next_wr
         .await
         .expect("cas");
     plain.put_pending(KEY, "o-1", RESULT).await.expect("put");
-    assert!(holds_a_window_of(
+    assert!(at_rest::holds_a_window_of(
         &std::fs::read(plain.path_for(KEY)).expect("read"),
         ACCESS
     ));
@@ -284,8 +266,11 @@ async fn a_store_kept_in_clear_reads_with_a_keyring_and_is_sealed_by_its_next_wr
         .expect("cas");
     sealed.put_pending(KEY, "o-1", RESULT).await.expect("put");
     for (name, bytes) in files(&dir) {
-        assert!(!holds_a_window_of(&bytes, ACCESS), "{name}");
-        assert!(!holds_a_window_of(&bytes, "SENTINEL-SCORE-98.5"), "{name}");
+        assert!(!at_rest::holds_a_window_of(&bytes, ACCESS), "{name}");
+        assert!(
+            !at_rest::holds_a_window_of(&bytes, "SENTINEL-SCORE-98.5"),
+            "{name}"
+        );
     }
     // From now on the store is sealed: a process that forgot its key is refused at once.
     let err = FileStore::open(&dir).expect_err("sealed now");
