@@ -66,9 +66,13 @@
 
 pub mod ac;
 pub mod bo;
+mod console;
 mod faults;
 pub mod ilab;
+pub mod journal;
 pub mod jwt;
+pub mod mask;
+pub mod requests;
 mod revoke;
 mod server;
 mod slashes;
@@ -87,7 +91,7 @@ use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;
 
-pub use faults::Faults;
+pub use faults::{FaultSwitch, Faults};
 pub use server::ConnectionLimits;
 pub use stats::Stats;
 
@@ -129,13 +133,29 @@ impl Default for SandboxConfig {
 pub struct Common {
     /// Request counters.
     pub stats: Arc<Stats>,
-    /// Fault injection.
-    pub faults: Faults,
+    /// Fault injection, changeable while the sandbox runs.
+    pub faults: FaultSwitch,
     /// The signing key.
     pub jwt_key: Arc<[u8]>,
+    /// The last platform requests (the console's requests page).
+    pub requests: Arc<requests::RequestLog>,
+    /// The tokens issued and how they ended (the console's views and timelines).
+    pub journal: Arc<journal::Journal>,
 }
 
 impl Common {
+    /// What a sandbox's routes share, counting into `stats`, with `faults` in force
+    /// and tokens signed with `jwt_key`; an empty request log and journal.
+    pub fn new(stats: Arc<Stats>, faults: Faults, jwt_key: &[u8]) -> Self {
+        Self {
+            stats,
+            faults: FaultSwitch::new(faults),
+            jwt_key: Arc::from(jwt_key),
+            requests: Arc::default(),
+            journal: Arc::default(),
+        }
+    }
+
     /// Wraps `router` (a platform's routes) with counting and fault injection. Each
     /// route is counted under `"<platform>.<last path segment>"`.
     pub fn platform_routes(&self, platform: &'static str, router: Router) -> Router {
@@ -155,6 +175,7 @@ impl Common {
 pub struct Sandbox {
     addr: SocketAddr,
     stats: Arc<Stats>,
+    faults: FaultSwitch,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -163,23 +184,22 @@ impl Sandbox {
     /// Binds and starts serving in the background; returns once listening.
     ///
     /// Fails with [`std::io::ErrorKind::InvalidInput`] for a configuration it cannot
-    /// serve (a bad [`ilab::IlabConfig`] path alias, see [`ilab::IlabConfig::check`];
-    /// [`ConnectionLimits::max_connections`] of `Some(0)`).
+    /// serve (a bad [`ilab::IlabConfig`] path alias or launch URL, see
+    /// [`ilab::IlabConfig::check`]; [`ConnectionLimits::max_connections`] of `Some(0)`;
+    /// faults out of range, see [`Faults::check`]).
     pub async fn start(config: SandboxConfig) -> std::io::Result<Self> {
         config
             .ilab
             .check()
             .and_then(|()| config.connections.check())
+            .and_then(|()| config.faults.check())
             .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
         let stats = Arc::new(Stats::default());
-        let common = Common {
-            stats: Arc::clone(&stats),
-            faults: config.faults.clone(),
-            jwt_key: Arc::from(config.jwt_key.as_slice()),
-        };
-        let app = router(&common, &config);
+        let common = Common::new(Arc::clone(&stats), config.faults.clone(), &config.jwt_key);
+        let faults = common.faults.clone();
+        let app = router(&common, &config, addr);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(
             listener,
@@ -192,6 +212,7 @@ impl Sandbox {
         Ok(Self {
             addr,
             stats,
+            faults,
             shutdown: Some(tx),
             task,
         })
@@ -212,6 +233,17 @@ impl Sandbox {
         &self.stats
     }
 
+    /// The fault settings in force.
+    pub fn faults(&self) -> Faults {
+        self.faults.get()
+    }
+
+    /// Puts `faults` in force from the next platform request on (as the console's
+    /// faults form does); refused, with what is wrong, if [`Faults::check`] refuses.
+    pub fn set_faults(&self, faults: Faults) -> Result<(), String> {
+        self.faults.set(faults)
+    }
+
     /// Serves until the process is stopped.
     pub async fn wait(mut self) {
         let _keep = self.shutdown.take();
@@ -228,17 +260,27 @@ impl Drop for Sandbox {
     }
 }
 
-fn router(common: &Common, config: &SandboxConfig) -> Router {
+fn router(common: &Common, config: &SandboxConfig, listen: SocketAddr) -> Router {
     let stats = Arc::clone(&common.stats);
     let ilab = ilab::routes(common.clone(), config.ilab.clone());
+    let ac = ac::routes(common.clone(), config.ac.clone());
+    let bo = bo::routes(common.clone(), config.bo.clone());
+    let console = console::routes(console::Console {
+        common: common.clone(),
+        listen,
+        ilab: ilab.console,
+        ac: ac.console,
+        bo: bo.console,
+    });
     let app = Router::new()
         .route(
             "/_sandbox/stats",
             get(move || async move { axum::Json(stats.snapshot()) }),
         )
         .merge(ilab.routes)
-        .merge(ac::routes(common.clone(), config.ac.clone()))
-        .merge(bo::routes(common.clone(), config.bo.clone()))
+        .merge(ac.routes)
+        .merge(bo.routes)
+        .merge(console)
         // Only what no route matches reaches the ilab path aliases: an alias cannot
         // collide with a route (axum would panic) nor take its requests.
         .fallback_service(ilab.aliases);

@@ -52,11 +52,7 @@ async fn a_route_with_a_capture_does_not_add_a_key_per_path() {
     // A platform route of one's own, counted by its last segment as every platform
     // route is: each item id would be a key of its own, for ever.
     let stats = Arc::new(Stats::default());
-    let common = Common {
-        stats: Arc::clone(&stats),
-        faults: Faults::default(),
-        jwt_key: Arc::from(&b"k"[..]),
-    };
+    let common = Common::new(Arc::clone(&stats), Faults::default(), b"k");
     let app = common.platform_routes(
         "demo",
         Router::new().route("/demo/items/{id}", get(|| async { "{}" })),

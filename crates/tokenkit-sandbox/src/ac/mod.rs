@@ -68,6 +68,7 @@ use axum::routing::{get, post};
 use crate::Common;
 pub use access_key::{AK_TOKENS_PATH, AcAccessKey};
 pub use center::{AcUrl, AcUrls};
+pub(crate) use handlers::AcState;
 
 /// The admin route that revokes a token.
 pub const REVOKE_PATH: &str = "/_sandbox/ac/revoke";
@@ -218,7 +219,13 @@ impl AcCluster {
     }
 }
 
-pub(crate) fn routes(common: Common, config: AcConfig) -> Router {
+/// The ac routes, and the platform's state for the console.
+pub(crate) struct Routes {
+    pub(crate) routes: Router,
+    pub(crate) console: Arc<handlers::AcState>,
+}
+
+pub(crate) fn routes(common: Common, config: AcConfig) -> Routes {
     let state = Arc::new(handlers::AcState::new(&common, config));
     let clock = state.platform_clock();
     let router = Router::new()
@@ -236,12 +243,16 @@ pub(crate) fn routes(common: Common, config: AcConfig) -> Router {
     let admin = Router::new()
         .route(REVOKE_PATH, post(handlers::revoke))
         .route(CHECK_PATH, post(handlers::check))
-        .with_state(state);
-    common
+        .with_state(Arc::clone(&state));
+    let routes = common
         .platform_routes("ac", router)
         .merge(common.named_platform_routes("ac.ak_tokens", access_key))
         .merge(admin)
         // Outermost, so an injected 503 also carries the platform's Date, as the
         // platform's own gateway would.
-        .layer(map_response_with_state(clock, clock::stamp_date))
+        .layer(map_response_with_state(clock, clock::stamp_date));
+    Routes {
+        routes,
+        console: state,
+    }
 }

@@ -115,13 +115,19 @@ struct Book {
     access: access::AccessLedger,
 }
 
-struct Bo {
+pub(crate) struct Bo {
     common: Common,
     config: BoConfig,
     book: Mutex<Book>,
 }
 
-pub(crate) fn routes(common: Common, config: BoConfig) -> Router {
+/// The bo routes, and the platform's state for the console.
+pub(crate) struct Routes {
+    pub(crate) routes: Router,
+    pub(crate) console: Arc<Bo>,
+}
+
+pub(crate) fn routes(common: Common, config: BoConfig) -> Routes {
     let state = Arc::new(Bo {
         common: common.clone(),
         config,
@@ -131,11 +137,15 @@ pub(crate) fn routes(common: Common, config: BoConfig) -> Router {
         .route(REFRESH_PATH, get(refresh))
         .route(WHOAMI_PATH, get(access::whoami))
         .with_state(Arc::clone(&state));
-    Router::new()
+    let routes = Router::new()
         .route(SESSIONS_PATH, post(create_session))
         .route(REVOKE_PATH, post(access::revoke))
-        .with_state(state)
-        .merge(common.platform_routes("bo", platform))
+        .with_state(Arc::clone(&state))
+        .merge(common.platform_routes("bo", platform));
+    Routes {
+        routes,
+        console: state,
+    }
 }
 
 fn now_ms() -> i64 {

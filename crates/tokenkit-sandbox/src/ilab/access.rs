@@ -47,6 +47,9 @@ pub(crate) struct Holder {
     pub(crate) un: String,
     /// The experiment's appid the token was issued to (`client_id`).
     pub(crate) appid: String,
+    /// The grant (refresh-token `jti`) the token belongs to: whose session a record
+    /// uploaded with it is shown under.
+    pub(crate) grant: String,
 }
 
 /// One access token being issued.
@@ -63,6 +66,8 @@ pub(crate) struct Issue<'a> {
     /// The token itself when it is opaque: a JWT carries its `jti`, an opaque token is
     /// found by its value.
     pub(crate) opaque: Option<&'a str>,
+    /// The token, for its masked form (the console shows no more).
+    pub(crate) token: &'a str,
 }
 
 #[derive(Debug)]
@@ -71,6 +76,20 @@ struct Issued {
     expires_ms: i64,
     revoked: bool,
     holder: Holder,
+    masked: String,
+}
+
+/// A grant's current access token, as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Current {
+    /// Its id.
+    pub(crate) jti: String,
+    /// The token, masked.
+    pub(crate) masked: String,
+    /// Its expiry, to the millisecond.
+    pub(crate) expires_ms: i64,
+    /// Whether an operator revoked it.
+    pub(crate) revoked: bool,
 }
 
 /// Every access token issued (by `jti`) and each grant's current one.
@@ -84,8 +103,9 @@ pub(crate) struct Ledger {
 }
 
 impl Ledger {
-    /// Records a new access token; it replaces its grant's current one.
-    pub(crate) fn issue(&mut self, issue: Issue<'_>) {
+    /// Records a new access token; it replaces its grant's current one, whose `jti`
+    /// is returned.
+    pub(crate) fn issue(&mut self, issue: Issue<'_>) -> Option<String> {
         self.issued.insert(
             issue.jti.to_owned(),
             Issued {
@@ -93,13 +113,28 @@ impl Ledger {
                 expires_ms: issue.expires_ms,
                 revoked: false,
                 holder: issue.holder,
+                masked: crate::mask::mask(issue.token),
             },
         );
-        self.current
+        let previous = self
+            .current
             .insert(issue.grant.to_owned(), issue.jti.to_owned());
         if let Some(token) = issue.opaque {
             self.opaque.insert(token.to_owned(), issue.jti.to_owned());
         }
+        previous
+    }
+
+    /// The current access token of `grant`, if it has one.
+    pub(crate) fn current_of(&self, grant: &str) -> Option<Current> {
+        let jti = self.current.get(grant)?;
+        let issued = self.issued.get(jti)?;
+        Some(Current {
+            jti: jti.clone(),
+            masked: issued.masked.clone(),
+            expires_ms: issued.expires_ms,
+            revoked: issued.revoked,
+        })
     }
 
     /// The `jti` of the opaque token `token`, if this platform issued it.
@@ -172,9 +207,25 @@ pub(crate) fn authenticate(ilab: &Ilab, token: Option<&str>) -> Result<Holder, V
 /// `POST /_sandbox/ilab/revoke`.
 pub(crate) async fn revoke(State(ilab): State<Ilab>, body: Bytes) -> Response {
     crate::revoke::respond(&body, |token| {
-        let mut state = ilab.lock();
-        jti_of(&state, &ilab.jwt_key, token).is_some_and(|jti| state.access.revoke(&jti))
+        let jti = jti_of(&ilab.lock(), &ilab.jwt_key, token);
+        jti.is_some_and(|jti| ilab.revoke_jti(&jti))
     })
+}
+
+impl Ilab {
+    /// Revokes the access token `jti` (see [`Ledger::revoke`]) and reports it to the
+    /// journal; `true` if it was its grant's current one.
+    pub(crate) fn revoke_jti(&self, jti: &str) -> bool {
+        let revoked = self.lock().access.revoke(jti);
+        if revoked {
+            self.journal.ended(
+                crate::journal::Platform::Ilab,
+                jti,
+                crate::journal::End::Revoked,
+            );
+        }
+        revoked
+    }
 }
 
 #[cfg(test)]
@@ -194,8 +245,10 @@ mod tests {
             holder: Holder {
                 un: "u".to_owned(),
                 appid: "app".to_owned(),
+                grant: grant.to_owned(),
             },
             opaque,
+            token: jti,
         }
     }
 

@@ -167,11 +167,7 @@ mod tests {
 
     #[test]
     fn a_refused_alias_never_reaches_a_router() {
-        let common = Common {
-            stats: std::sync::Arc::default(),
-            faults: crate::Faults::default(),
-            jwt_key: std::sync::Arc::from(&b"k"[..]),
-        };
+        let common = Common::new(std::sync::Arc::default(), crate::Faults::default(), b"k");
         let ilab = Ilab::new(&common, config(&["/x/{id}", "/x/{id}"], &["no-slash"]));
         // Building must not panic; the router serves nothing.
         let _ = routes(&common, &ilab);

@@ -19,6 +19,7 @@ use super::access::{Holder, Issue, jti_of};
 use super::mint::{self, Minted, error};
 use super::params::Params;
 use super::state::{Grant, State as Memory, TicketRefusal};
+use crate::journal::{End, Issue as JournalIssue, Kind, Platform};
 use crate::jwt::verify_hs256;
 
 /// Which dialect a route speaks (§1.1/§1.2 or §1.3).
@@ -141,7 +142,7 @@ pub(crate) fn exchange(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value 
     };
     let minted = mint::mint(&ilab.jwt_key, appid, &grant, ilab.config.ttl, dialect);
     grant.original_ati.clone_from(&minted.access_jti);
-    issue(&mut state, &grant, &minted, appid);
+    issue(ilab, &mut state, &grant, &minted, appid);
     state.add_grant(grant.clone());
     match dialect {
         Dialect::OAuth => mint::oauth_body(&minted, &grant.un, &grant.dis),
@@ -207,7 +208,7 @@ pub(crate) fn refresh(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
     // Minted under the lock so the spent refresh and the new current access token (which
     // retires the previous one for `data_upload`) are recorded together.
     let minted = mint::mint(&ilab.jwt_key, appid, &grant, ilab.config.ttl, dialect);
-    issue(&mut state, &grant, &minted, appid);
+    issue(ilab, &mut state, &grant, &minted, appid);
     drop(state);
     // As in the seed's §1.2 example, the refresh answer carries the user id in `dis`.
     match dialect {
@@ -216,16 +217,31 @@ pub(crate) fn refresh(ilab: &Ilab, params: &Params, dialect: Dialect) -> Value {
     }
 }
 
-/// Records `minted`'s access token in the ledger as `grant`'s current one.
-fn issue(state: &mut Memory, grant: &Grant, minted: &Minted, appid: &str) {
-    state.access.issue(Issue {
+/// Records `minted`'s access token in the ledger as `grant`'s current one, and in the
+/// journal (its predecessor, if any, as refreshed away).
+fn issue(ilab: &Ilab, state: &mut Memory, grant: &Grant, minted: &Minted, appid: &str) {
+    let previous = state.access.issue(Issue {
         grant: &grant.id,
         jti: &minted.access_jti,
         expires_ms: minted.expires_ms,
         holder: Holder {
             un: grant.un.clone(),
             appid: appid.to_owned(),
+            grant: grant.id.clone(),
         },
         opaque: minted.opaque.then_some(minted.access.as_str()),
+        token: &minted.access,
+    });
+    if let Some(previous) = previous {
+        ilab.journal
+            .ended(Platform::Ilab, &previous, End::Refreshed);
+    }
+    ilab.journal.issued(JournalIssue {
+        platform: Platform::Ilab,
+        kind: Kind::Access,
+        subject: grant.un.clone(),
+        token: &minted.access,
+        id: &minted.access_jti,
+        expires: tokenkit_core::civil::from_unix_millis(minted.expires_ms),
     });
 }

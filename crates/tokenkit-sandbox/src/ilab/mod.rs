@@ -52,6 +52,11 @@
 //! [`UPLOADS_REPLACED`] (an `originId` sent again) or [`UPLOADS_REFUSED`] (any
 //! non-zero code).
 //!
+//! The console (`/_sandbox/console/ilab`) lists [`IlabConfig::test_users`] with a
+//! "我要做实验" button that mints a ticket and sends the browser to
+//! [`IlabConfig::launch_url`] with it, as the platform does, and every session (grant)
+//! with its current token, refreshes spent and the records uploaded with its tokens.
+//!
 //! Admin (not counted, never fault-injected):
 //!
 //! - `POST /_sandbox/ilab/tickets` with `{"un": "...", "dis": "..."}` answers
@@ -79,6 +84,7 @@ mod stall;
 mod state;
 mod upload;
 mod validate;
+mod view;
 
 #[cfg(test)]
 mod tests;
@@ -95,8 +101,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 
+use crate::journal::Journal;
 use crate::{Common, Stats};
 use handlers::{Dialect, exchange, refresh, route};
+pub(crate) use view::{LaunchRefusal, SessionView, TokenState};
 
 /// The default appid (the seed's example).
 pub const DEFAULT_APPID: &str = "1681600222748241929";
@@ -161,6 +169,35 @@ pub struct IlabConfig {
     pub upload_path_aliases: Vec<String>,
     /// Further paths served exactly like [`DATA_GET_PATH`]; the same rules.
     pub data_get_path_aliases: Vec<String>,
+    /// The experiment's launch address (`http://127.0.0.1:8080/launch`): where the
+    /// console's "我要做实验" sends the browser, with `?ticket=<percent-encoded ticket>`
+    /// (`&ticket=` when it has a query already), as the platform does. Default none:
+    /// the console then says how to set it. Must be an absolute `http`/`https` URL
+    /// without a fragment, else [`Sandbox::start`] fails.
+    ///
+    /// [`Sandbox::start`]: crate::Sandbox::start
+    pub launch_url: Option<String>,
+    /// The users the console offers "我要做实验" for (default 张三, 李四, 王五).
+    pub test_users: Vec<IlabTestUser>,
+}
+
+/// A platform user the console can launch the experiment as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IlabTestUser {
+    /// The user name (`un`).
+    pub un: String,
+    /// The display name (`dis`).
+    pub dis: String,
+}
+
+impl IlabTestUser {
+    /// The user `un`, shown as `dis`.
+    pub fn new(un: impl Into<String>, dis: impl Into<String>) -> Self {
+        Self {
+            un: un.into(),
+            dis: dis.into(),
+        }
+    }
 }
 
 impl Default for IlabConfig {
@@ -175,13 +212,20 @@ impl Default for IlabConfig {
             lowercase_hex: false,
             upload_path_aliases: Vec::new(),
             data_get_path_aliases: Vec::new(),
+            launch_url: None,
+            test_users: vec![
+                IlabTestUser::new("zhangsan", "张三"),
+                IlabTestUser::new("lisi", "李四"),
+                IlabTestUser::new("wangwu", "王五"),
+            ],
         }
     }
 }
 
 impl IlabConfig {
     /// `Ok` when the sandbox can serve this configuration; else what is wrong (a bad
-    /// path alias), as [`Sandbox::start`](crate::Sandbox::start) reports it.
+    /// path alias or launch URL), as [`Sandbox::start`](crate::Sandbox::start) reports
+    /// it.
     ///
     /// ```
     /// use tokenkit_sandbox::ilab::IlabConfig;
@@ -190,9 +234,16 @@ impl IlabConfig {
     /// assert!(config.check().is_ok());
     /// config.data_get_path_aliases.push("/oauth/api/{id}".to_owned());
     /// assert!(config.check().is_err());
+    /// let mut config = IlabConfig::default();
+    /// config.launch_url = Some("ftp://example/launch".to_owned());
+    /// assert!(config.check().is_err());
     /// ```
     pub fn check(&self) -> Result<(), String> {
-        aliases::check(self)
+        aliases::check(self)?;
+        match &self.launch_url {
+            Some(url) => view::check_launch_url(url),
+            None => Ok(()),
+        }
     }
 }
 
@@ -203,6 +254,8 @@ pub(crate) struct Ilab {
     pub(crate) jwt_key: Arc<[u8]>,
     /// Where the upload outcomes are counted.
     pub(crate) stats: Arc<Stats>,
+    /// Where issued and retired tokens are reported, for the console.
+    pub(crate) journal: Arc<Journal>,
     pub(crate) state: Arc<Mutex<state::State>>,
 }
 
@@ -212,6 +265,7 @@ impl Ilab {
             config: Arc::new(config),
             jwt_key: Arc::clone(&common.jwt_key),
             stats: Arc::clone(&common.stats),
+            journal: Arc::clone(&common.journal),
             state: Arc::default(),
         }
     }
@@ -223,6 +277,8 @@ impl Ilab {
 pub(crate) struct Routes {
     pub(crate) routes: Router,
     pub(crate) aliases: Router,
+    /// The platform's state, for the console.
+    pub(crate) console: Ilab,
 }
 
 pub(crate) fn routes(common: Common, config: IlabConfig) -> Routes {
@@ -243,9 +299,10 @@ pub(crate) fn routes(common: Common, config: IlabConfig) -> Routes {
         .route(RECORDS_PATH, get(upload::list_records))
         .route(REVOKE_PATH, post(access::revoke))
         .route(STALL_PATH, post(stall::arm))
-        .with_state(ilab);
+        .with_state(ilab.clone());
     Routes {
         routes: common.platform_routes("ilab", platform).merge(admin),
         aliases,
+        console: ilab,
     }
 }

@@ -42,6 +42,8 @@ pub(crate) struct Grant {
 pub(crate) struct State {
     tickets: HashMap<String, TicketEntry>,
     grants: HashMap<String, Grant>,
+    /// Grant ids in the order they were created, for the console.
+    grant_order: Vec<String>,
     /// Original access token `jti` → grant id, for the `open/api/v2` refresh (§1.3).
     by_original_access: HashMap<String, String>,
     /// The access tokens issued and which of them each grant may still use.
@@ -97,7 +99,13 @@ impl State {
     pub(crate) fn add_grant(&mut self, grant: Grant) {
         self.by_original_access
             .insert(grant.original_ati.clone(), grant.id.clone());
+        self.grant_order.push(grant.id.clone());
         self.grants.insert(grant.id.clone(), grant);
+    }
+
+    /// Every grant, oldest first.
+    pub(crate) fn grants_in_order(&self) -> impl Iterator<Item = &Grant> {
+        self.grant_order.iter().filter_map(|id| self.grants.get(id))
     }
 
     /// The grant with refresh-token `jti` `id`.

@@ -319,11 +319,7 @@ async fn the_admin_route_wants_a_user() {
 
 #[test]
 fn the_signature_check_accepts_both_known_answer_vectors() {
-    let common = crate::Common {
-        stats: std::sync::Arc::default(),
-        faults: crate::Faults::default(),
-        jwt_key: std::sync::Arc::from(&b"k"[..]),
-    };
+    let common = crate::Common::new(std::sync::Arc::default(), crate::Faults::default(), b"k");
     let ilab = super::Ilab::new(&common, super::IlabConfig::default());
     let seed_ticket = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJST05DT08iLCJleHAiOjE3MTM2OTIwNjUsInVzZXJJZCI6IjE3MDE4MDgxNjk3OTMxMzg2OTAifQ.FfUkZ_Z-Acwird66oHfg2PnWqhlY9g39i1Y9cOidgBI";
     assert!(

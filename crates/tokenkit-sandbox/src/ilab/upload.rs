@@ -35,36 +35,50 @@ pub(crate) enum Put {
 #[derive(Debug, Default)]
 pub(crate) struct Records {
     // A vector, not a map: the listings keep upload order, and a sandbox holds a
-    // handful of records, so the linear search costs nothing.
-    stored: Vec<(RecordKey, Value)>,
+    // handful of records, so the linear search costs nothing. Each record names the
+    // grant whose token uploaded it last (the console shows it in that session).
+    stored: Vec<(RecordKey, Value, String)>,
 }
 
 impl Records {
     /// Stores `body` under `key`, replacing an earlier upload of the same record in
     /// its place (a replaced record keeps its position in upload order).
-    fn put(&mut self, key: RecordKey, body: Value) -> Put {
-        match self.stored.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, stored)) => {
+    fn put(&mut self, key: RecordKey, body: Value, grant: &str) -> Put {
+        match self.stored.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, stored, by)) => {
                 *stored = body;
+                grant.clone_into(by);
                 Put::Replaced
             }
             None => {
-                self.stored.push((key, body));
+                self.stored.push((key, body, grant.to_owned()));
                 Put::Stored
             }
         }
     }
 
     fn all(&self) -> Vec<Value> {
-        self.stored.iter().map(|(_, body)| body.clone()).collect()
+        self.stored
+            .iter()
+            .map(|(_, body, _)| body.clone())
+            .collect()
+    }
+
+    /// The records last uploaded with a token of `grant`, in upload order.
+    pub(crate) fn of_grant(&self, grant: &str) -> Vec<Value> {
+        self.stored
+            .iter()
+            .filter(|(_, _, by)| by == grant)
+            .map(|(_, body, _)| body.clone())
+            .collect()
     }
 
     /// The records of user `un` for experiment `appid`, in upload order.
     pub(crate) fn of(&self, appid: &str, un: &str) -> Vec<Value> {
         self.stored
             .iter()
-            .filter(|((a, u, _), _)| a == appid && u == un)
-            .map(|(_, body)| body.clone())
+            .filter(|((a, u, _), _, _)| a == appid && u == un)
+            .map(|(_, body, _)| body.clone())
             .collect()
     }
 }
@@ -110,7 +124,9 @@ fn store(
     let record = validate(body, &holder)?;
     let key = (holder.appid, holder.un, record.origin_id);
     let mut state = ilab.lock();
-    let put = state.records.put(key, Value::Object(record.body));
+    let put = state
+        .records
+        .put(key, Value::Object(record.body), &holder.grant);
     Ok((put, state.stall.take()))
 }
 
@@ -128,19 +144,19 @@ mod tests {
         let mut records = Records::default();
         let key = |un: &str, origin: &str| ("app".to_owned(), un.to_owned(), origin.to_owned());
         assert_eq!(
-            records.put(key("u", "r1"), json!({"score": 1})),
+            records.put(key("u", "r1"), json!({"score": 1}), "g"),
             Put::Stored
         );
         assert_eq!(
-            records.put(key("u", "r2"), json!({"score": 2})),
+            records.put(key("u", "r2"), json!({"score": 2}), "g"),
             Put::Stored
         );
         assert_eq!(
-            records.put(key("v", "r1"), json!({"score": 4})),
+            records.put(key("v", "r1"), json!({"score": 4}), "g"),
             Put::Stored
         );
         assert_eq!(
-            records.put(key("u", "r1"), json!({"score": 3})),
+            records.put(key("u", "r1"), json!({"score": 3}), "g"),
             Put::Replaced
         );
         assert_eq!(

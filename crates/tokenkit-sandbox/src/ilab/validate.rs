@@ -215,6 +215,7 @@ mod tests {
         Holder {
             un: "u1".to_owned(),
             appid: "app".to_owned(),
+            grant: "g".to_owned(),
         }
     }
 
