@@ -38,6 +38,19 @@
 //! what the ilab uploads did (stored, replaced, refused). Each module's docs list its
 //! routes and counters in full.
 //!
+//! A console for people, at `GET /_sandbox/`, shows what the emulated platforms hold
+//! and acts on them from a browser: ilab's test users with a "我要做实验" button that
+//! launches [`ilab::IlabConfig::launch_url`] with a ticket, sessions with their
+//! refreshes spent and uploaded records; ac's accounts, clusters and tokens, with
+//! revoke, suspend and resume; bo's sessions with their chains of rotated refresh
+//! tokens, with revoke; a timeline of token lifetimes per platform; the last
+//! [`requests::RequestLog::CAPACITY`] platform requests; and the fault settings,
+//! changeable while the sandbox runs ([`Sandbox::set_faults`] does the same from code).
+//! It answers only requests addressed to the sandbox's own listening address, takes
+//! actions only as POST forms from its own pages, and shows tokens and secrets only
+//! masked ([`mask::mask`]). The console's requests are admin: never counted, never
+//! fault-injected.
+//!
 //! The counters are bounded, so a long-running sandbox cannot be grown without end: a
 //! request that no route matches is answered 404 and counted nowhere, and each of
 //! the two maps holds at most [`Stats::MAX_NAMES`] names; a further name (possible only

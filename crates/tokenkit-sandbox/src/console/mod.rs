@@ -21,12 +21,16 @@
 mod ac;
 mod bo;
 mod guard;
+#[cfg(test)]
+mod html_check;
 mod ilab;
 mod overview;
 mod page;
 mod requests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ilab;
 mod timeline;
 
 use std::net::SocketAddr;

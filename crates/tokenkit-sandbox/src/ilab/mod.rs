@@ -87,13 +87,13 @@ mod validate;
 mod view;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_data;
 #[cfg(test)]
 mod tests_paths;
 #[cfg(test)]
-mod tests_v2;
+pub(crate) mod tests_v2;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

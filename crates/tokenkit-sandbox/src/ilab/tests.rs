@@ -8,21 +8,21 @@ use serde_json::Value;
 
 use crate::{Sandbox, SandboxConfig};
 
-pub(super) const APPID: &str = super::DEFAULT_APPID;
-pub(super) const SECRET: &str = super::DEFAULT_SECRET;
+pub(crate) const APPID: &str = super::DEFAULT_APPID;
+pub(crate) const SECRET: &str = super::DEFAULT_SECRET;
 
-pub(super) fn claims_of(token: &str) -> serde_json::Map<String, Value> {
+pub(crate) fn claims_of(token: &str) -> serde_json::Map<String, Value> {
     tokenkit_core::jwt::decode_claims(token).expect("a JWT")
 }
 
-pub(super) fn sign(value: &str) -> String {
+pub(crate) fn sign(value: &str) -> String {
     Md5::digest(format!("{value}{APPID}{SECRET}").as_bytes())
         .iter()
         .map(|b| format!("{b:02X}"))
         .collect()
 }
 
-pub(super) async fn start(config: super::IlabConfig) -> Sandbox {
+pub(crate) async fn start(config: super::IlabConfig) -> Sandbox {
     Sandbox::start(SandboxConfig {
         ilab: config,
         ..SandboxConfig::default()
@@ -31,7 +31,7 @@ pub(super) async fn start(config: super::IlabConfig) -> Sandbox {
     .expect("sandbox starts")
 }
 
-pub(super) async fn ticket(sandbox: &Sandbox, un: &str) -> String {
+pub(crate) async fn ticket(sandbox: &Sandbox, un: &str) -> String {
     let answer: Value = reqwest::Client::new()
         .post(format!("{}/_sandbox/ilab/tickets", sandbox.base_url()))
         .header("content-type", "application/json")
@@ -44,7 +44,7 @@ pub(super) async fn ticket(sandbox: &Sandbox, un: &str) -> String {
     answer["ticket"].as_str().expect("a ticket").to_owned()
 }
 
-pub(super) trait JsonValue {
+pub(crate) trait JsonValue {
     async fn json_value(self) -> Value;
 }
 
@@ -55,7 +55,7 @@ impl JsonValue for reqwest::Response {
     }
 }
 
-pub(super) async fn call(sandbox: &Sandbox, path: &str, params: &[(&str, &str)]) -> Value {
+pub(crate) async fn call(sandbox: &Sandbox, path: &str, params: &[(&str, &str)]) -> Value {
     reqwest::Client::new()
         .get(format!("{}{path}", sandbox.base_url()))
         .query(params)
@@ -66,7 +66,7 @@ pub(super) async fn call(sandbox: &Sandbox, path: &str, params: &[(&str, &str)])
         .await
 }
 
-pub(super) async fn exchange(sandbox: &Sandbox, ticket: &str) -> Value {
+pub(crate) async fn exchange(sandbox: &Sandbox, ticket: &str) -> Value {
     let sig = sign(ticket);
     call(
         sandbox,
@@ -76,7 +76,7 @@ pub(super) async fn exchange(sandbox: &Sandbox, ticket: &str) -> Value {
     .await
 }
 
-pub(super) async fn refresh(sandbox: &Sandbox, token: &str) -> Value {
+pub(crate) async fn refresh(sandbox: &Sandbox, token: &str) -> Value {
     let sig = sign(token);
     call(
         sandbox,
@@ -338,7 +338,7 @@ fn the_signature_check_accepts_both_known_answer_vectors() {
 }
 
 /// The exchange's access and refresh tokens for a fresh ticket of `un`.
-pub(super) async fn grant(sandbox: &Sandbox, un: &str) -> (String, String) {
+pub(crate) async fn grant(sandbox: &Sandbox, un: &str) -> (String, String) {
     let t = ticket(sandbox, un).await;
     let body = exchange(sandbox, &t).await;
     assert_eq!(body["code"], 0, "{body}");
@@ -347,7 +347,7 @@ pub(super) async fn grant(sandbox: &Sandbox, un: &str) -> (String, String) {
 }
 
 /// A record §1.4's checks accept, of user `un`.
-pub(super) fn record(un: &str, origin_id: &str, score: u32) -> Value {
+pub(crate) fn record(un: &str, origin_id: &str, score: u32) -> Value {
     serde_json::json!({
         "username": un, "title": "虚拟仿真实验", "status": 1, "score": score,
         "startTime": 1_711_111_313_941_i64, "endTime": 1_711_112_313_941_i64,
@@ -360,7 +360,7 @@ pub(super) fn record(un: &str, origin_id: &str, score: u32) -> Value {
 }
 
 /// `POST /open/api/v2/data_upload` with `query` exactly as written (no encoding).
-pub(super) async fn upload_raw(sandbox: &Sandbox, query: &str, body: &Value) -> Value {
+pub(crate) async fn upload_raw(sandbox: &Sandbox, query: &str, body: &Value) -> Value {
     let response = reqwest::Client::new()
         .post(format!(
             "{}{}?{query}",
@@ -381,12 +381,12 @@ pub(super) async fn upload_raw(sandbox: &Sandbox, query: &str, body: &Value) -> 
 }
 
 /// `data_upload` with the token percent-encoded exactly once.
-pub(super) async fn upload(sandbox: &Sandbox, token: &str, body: &Value) -> Value {
+pub(crate) async fn upload(sandbox: &Sandbox, token: &str, body: &Value) -> Value {
     let encoded = percent_encoding::utf8_percent_encode(token, percent_encoding::NON_ALPHANUMERIC);
     upload_raw(sandbox, &format!("access_token={encoded}"), body).await
 }
 
-pub(super) async fn admin(sandbox: &Sandbox, path: &str, body: Option<Value>) -> Value {
+pub(crate) async fn admin(sandbox: &Sandbox, path: &str, body: Option<Value>) -> Value {
     let url = format!("{}{path}", sandbox.base_url());
     let client = reqwest::Client::new();
     let request = match body {
@@ -401,7 +401,7 @@ pub(super) async fn admin(sandbox: &Sandbox, path: &str, body: Option<Value>) ->
     response.json_value().await
 }
 
-pub(super) async fn revoke(sandbox: &Sandbox, token: &str) -> Value {
+pub(crate) async fn revoke(sandbox: &Sandbox, token: &str) -> Value {
     let body = serde_json::json!({ "token": token });
     admin(sandbox, super::REVOKE_PATH, Some(body)).await
 }

@@ -42,12 +42,12 @@ async fn v2_refresh(sandbox: &Sandbox, original: &str) -> Value {
 }
 
 /// A `open/api/v2` access token of `un`.
-pub(super) async fn v2_token(sandbox: &Sandbox, un: &str) -> String {
+pub(crate) async fn v2_token(sandbox: &Sandbox, un: &str) -> String {
     let body = v2_exchange(sandbox, un).await;
     body["access_token"].as_str().expect("a token").to_owned()
 }
 
-pub(super) fn encoded(value: &str) -> String {
+pub(crate) fn encoded(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 

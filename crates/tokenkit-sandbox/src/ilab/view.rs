@@ -78,7 +78,8 @@ impl Ilab {
             .collect()
     }
 
-    /// Mints a ticket for `un` (shown as `dis`, or `un`) and answers where the
+    /// Mints a ticket for `un` (shown as `dis`, else as the test user `un`'s display
+    /// name, else as `un`) and answers where the
     /// platform sends the browser: the launch URL with the ticket percent-encoded once.
     pub(crate) fn launch(&self, un: &str, dis: Option<&str>) -> Result<String, LaunchRefusal> {
         let url = self
@@ -90,7 +91,13 @@ impl Ilab {
         if un.is_empty() {
             return Err(LaunchRefusal::NoUser);
         }
-        let dis = dis.map(str::trim).filter(|d| !d.is_empty()).unwrap_or(un);
+        // Without a display name, a test user's own; else the user name.
+        let configured = self.config.test_users.iter().find(|u| u.un == un);
+        let dis = dis
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .or(configured.map(|u| u.dis.as_str()))
+            .unwrap_or(un);
         let ticket = self.lock().issue_ticket(un, dis, self.config.ticket_ttl);
         Ok(launch_address(url, &ticket))
     }
