@@ -136,13 +136,15 @@ async fn inject(
         credentials: requests::credentials(request.uri(), request.headers()),
         status: 0,
         code: None,
+        message: None,
         latency: Duration::ZERO,
         fault: None,
     };
     common.stats.hit(&counter.name(request.uri().path()));
-    let (response, fault, code) = answer(&common, request, next).await;
+    let (response, fault, (code, message)) = answer(&common, request, next).await;
     entry.status = response.status().as_u16();
     entry.code = code;
+    entry.message = message;
     entry.latency = started.elapsed();
     entry.fault = fault;
     common.requests.push(entry);
@@ -151,11 +153,7 @@ async fn inject(
 
 /// The answer to a platform request with the faults in force injected, the fault, and
 /// the platform's code (of the handled answer, also when its connection is then cut).
-async fn answer(
-    common: &Common,
-    request: Request,
-    next: Next,
-) -> (Response, Option<Fault>, Option<String>) {
+async fn answer(common: &Common, request: Request, next: Next) -> (Response, Option<Fault>, Said) {
     // Read once: a change from the console applies to the next request, whole.
     let faults = common.faults.get();
     if !faults.latency.is_zero() {
@@ -169,7 +167,7 @@ async fn answer(
             page,
         )
             .into_response();
-        return (response, Some(Fault::Failed), None);
+        return (response, Some(Fault::Failed), (None, None));
     }
     let (response, code) = with_code(next.run(request).await).await;
     if faults.drop_rate > 0.0 && fastrand::f64() < faults.drop_rate {
@@ -191,15 +189,18 @@ async fn answer(
     (response, None, code)
 }
 
-/// The answer, and the platform code its body holds. Only a body whose whole length
-/// is known and small is read (every platform answer is); any other is passed on
-/// untouched, code unknown, so logging never changes what a client receives.
-async fn with_code(response: Response) -> (Response, Option<String>) {
+/// The platform's code and message in an answer, as far as they are known.
+type Said = (Option<String>, Option<String>);
+
+/// The answer, and the platform code and message its body holds. Only a body whose
+/// whole length is known and small is read (every platform answer is); any other is
+/// passed on untouched, code unknown, so logging never changes what a client receives.
+async fn with_code(response: Response) -> (Response, Said) {
     let small = hyper::body::Body::size_hint(response.body())
         .exact()
         .is_some_and(|n| n <= MAX_LOGGED_BODY as u64);
     if !small {
-        return (response, None);
+        return (response, (None, None));
     }
     let (parts, body) = response.into_parts();
     match axum::body::to_bytes(body, MAX_LOGGED_BODY).await {
@@ -209,7 +210,7 @@ async fn with_code(response: Response) -> (Response, Option<String>) {
         }
         // A full body of known length that fails to read is a broken handler; the
         // client gets an empty answer with its status, as it would have anyway.
-        Err(_) => (Response::from_parts(parts, Body::empty()), None),
+        Err(_) => (Response::from_parts(parts, Body::empty()), (None, None)),
     }
 }
 

@@ -38,6 +38,7 @@ const SECRET_HEADERS: [&str; 6] = [
 /// The longest route and code kept, in characters: a path is the client's to choose.
 const MAX_ROUTE_CHARS: usize = 160;
 const MAX_CODE_CHARS: usize = 24;
+const MAX_MESSAGE_CHARS: usize = 48;
 
 /// Which fault, if any, the sandbox injected into a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,8 @@ pub struct RequestEntry {
     /// The platform's `code` in the answer's JSON body (`"0"`, `"10008"`), `"success"`
     /// for bo's `{"success": true}`, `None` for an answer without one.
     pub code: Option<String>,
+    /// The answer's `msg` (ilab, ac) or `message` (bo), cut short: what the code means.
+    pub message: Option<String>,
     /// From arrival to the answer's head (the injected latency included).
     pub latency: Duration,
     /// The fault injected, if any.
@@ -145,16 +148,22 @@ pub(crate) fn route(path: &str) -> String {
 }
 
 /// The platform's code in an answer body, if it is JSON with a `code` (number or
-/// string) or bo's `{"success": true}`.
-pub(crate) fn code_of(body: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let code = match value.get("code") {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Number(n)) => n.to_string(),
-        _ if value.get("success") == Some(&serde_json::Value::Bool(true)) => "success".into(),
-        _ => return None,
+/// string) or bo's `{"success": true}`, and its message (`msg` or `message`).
+pub(crate) fn code_of(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (None, None);
     };
-    Some(truncate(&code, MAX_CODE_CHARS))
+    let code = match value.get("code") {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ if value.get("success") == Some(&serde_json::Value::Bool(true)) => Some("success".into()),
+        _ => None,
+    };
+    let message = ["msg", "message"]
+        .iter()
+        .find_map(|name| value.get(*name).and_then(serde_json::Value::as_str))
+        .map(|m| truncate(m, MAX_MESSAGE_CHARS));
+    (code.map(|c| truncate(&c, MAX_CODE_CHARS)), message)
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -198,15 +207,23 @@ mod tests {
 
     #[test]
     fn codes_are_read_from_every_platform_shape() {
-        assert_eq!(code_of(br#"{"code":0,"msg":"ok"}"#).as_deref(), Some("0"));
-        assert_eq!(code_of(br#"{"code":"10008"}"#).as_deref(), Some("10008"));
+        let code = |body: &[u8]| code_of(body).0;
         assert_eq!(
-            code_of(br#"{"success":true,"data":{}}"#).as_deref(),
+            code_of(br#"{"code":0,"msg":"ok"}"#),
+            (Some("0".to_owned()), Some("ok".to_owned()))
+        );
+        assert_eq!(code(br#"{"code":"10008"}"#).as_deref(), Some("10008"));
+        assert_eq!(
+            code(br#"{"success":true,"data":{}}"#).as_deref(),
             Some("success")
         );
-        assert_eq!(code_of(b"<html>503</html>"), None);
         assert_eq!(
-            code_of(br#"{"code":"0123456789012345678901234567890"}"#).map(|c| c.chars().count()),
+            code_of(r#"{"success":false,"code":401,"message":"token无效或已过期"}"#.as_bytes()),
+            (Some("401".to_owned()), Some("token无效或已过期".to_owned()))
+        );
+        assert_eq!(code_of(b"<html>503</html>"), (None, None));
+        assert_eq!(
+            code(br#"{"code":"0123456789012345678901234567890"}"#).map(|c| c.chars().count()),
             Some(MAX_CODE_CHARS)
         );
     }
@@ -222,6 +239,7 @@ mod tests {
                 credentials: Vec::new(),
                 status: 200,
                 code: None,
+                message: None,
                 latency: Duration::ZERO,
                 fault: None,
             });
@@ -244,9 +262,9 @@ mod tests {
 
         #[test]
         fn any_body_gives_a_short_code_or_none(body in proptest::collection::vec(any::<u8>(), 0..256)) {
-            if let Some(code) = code_of(&body) {
-                prop_assert!(code.chars().count() <= MAX_CODE_CHARS);
-            }
+            let (code, message) = code_of(&body);
+            prop_assert!(code.is_none_or(|c| c.chars().count() <= MAX_CODE_CHARS));
+            prop_assert!(message.is_none_or(|m| m.chars().count() <= MAX_MESSAGE_CHARS));
         }
     }
 }

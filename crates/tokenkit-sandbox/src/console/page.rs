@@ -23,10 +23,10 @@ pub(super) const PAGES: [(&str, &str, &str); 5] = [
 const STYLE: &str = "\
 body{font:14px/1.45 system-ui,'Noto Sans CJK SC','PingFang SC',sans-serif;margin:0;color:#1d2329;background:#f6f7f9}\
 header{background:#1f3a5f;color:#fff;padding:10px 20px;display:flex;gap:24px;align-items:baseline;flex-wrap:wrap}\
-header h1{font-size:18px;margin:0}header p{margin:0;opacity:.9}\
+header h1{font-size:18px;margin:0}header p{margin:0;opacity:.92}header code{background:#2d4f7c;color:#fff}\
 nav{background:#e6eaf0;padding:6px 20px;display:flex;gap:16px;flex-wrap:wrap;align-items:center}\
 nav a{color:#1f3a5f;text-decoration:none;padding:2px 6px;border-radius:4px}nav a[aria-current]{background:#1f3a5f;color:#fff}\
-main,.controls{padding:12px 20px}section{background:#fff;border:1px solid #dde2e8;border-radius:6px;padding:10px 14px;margin:0 0 14px}\
+main,.controls{padding:12px 20px 0}section{background:#fff;border:1px solid #dde2e8;border-radius:6px;padding:10px 14px;margin:0 0 14px}\
 h2{font-size:16px;margin:2px 0 8px}h3{font-size:14px;margin:10px 0 6px}\
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eef0f3;vertical-align:top}\
 th{font-weight:600;color:#44505c;background:#fafbfc}code{font:12px ui-monospace,monospace;background:#f0f2f5;padding:1px 4px;border-radius:3px}\

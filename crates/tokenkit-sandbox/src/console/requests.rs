@@ -39,7 +39,14 @@ pub(super) async fn page(State(console): State<Console>) -> Response {
             method = esc(&entry.method),
             route = esc(&entry.route),
             status = entry.status,
-            code = esc(entry.code.as_deref().unwrap_or("—")),
+            code = match &entry.message {
+                Some(message) => format!(
+                    "{} <span class=\"muted\">{}</span>",
+                    esc(entry.code.as_deref().unwrap_or("—")),
+                    esc(message)
+                ),
+                None => esc(entry.code.as_deref().unwrap_or("—")),
+            },
             latency = entry.latency.as_millis(),
         );
     }

@@ -69,9 +69,15 @@ pub(super) fn render(title: &str, lives: &[Life], now: SystemTime) -> String {
             height - 20.0
         );
         if minute % 2 == 0 {
+            // The last label ends at its tick: centred, it would run off the edge.
+            let anchor = if minute == WINDOW.as_secs() / 60 {
+                "end"
+            } else {
+                "middle"
+            };
             let _ = write!(
                 svg,
-                "<text x=\"{x:.1}\" y=\"14\" font-size=\"10\" text-anchor=\"middle\" fill=\"#6b7682\">{}</text>",
+                "<text x=\"{x:.1}\" y=\"14\" font-size=\"10\" text-anchor=\"{anchor}\" fill=\"#6b7682\">{}</text>",
                 esc(&clock_time(t))
             );
         }
