@@ -28,7 +28,11 @@ impl PlatformClock {
 
     /// The platform's now.
     pub(super) fn now(self) -> SystemTime {
-        let real = SystemTime::now();
+        self.at(SystemTime::now())
+    }
+
+    /// What the platform's clock reads when the machine's reads `real`.
+    fn at(self, real: SystemTime) -> SystemTime {
         let shift = Duration::from_secs(self.offset_s.unsigned_abs());
         // An offset that leaves SystemTime's range is a test's typo; the machine's
         // clock is a better answer than a panic inside a request.
@@ -44,6 +48,36 @@ impl PlatformClock {
     pub(super) fn now_ms(self) -> i64 {
         tokenkit_core::civil::unix_millis(self.now())
     }
+
+    /// The machine's now and the platform's now (epoch ms), from one reading, so a
+    /// platform time can be told on the machine's clock ([`machine_time`]).
+    pub(super) fn readings(self) -> (SystemTime, i64) {
+        let real = SystemTime::now();
+        (real, tokenkit_core::civil::unix_millis(self.at(real)))
+    }
+}
+
+/// When, on the machine's clock, the platform's clock reads `platform_ms`, given that
+/// it read `platform_now_ms` at the machine's `machine_now`: what the console and
+/// the journal show, as they show every platform's times on one clock.
+pub(super) fn machine_time(
+    machine_now: SystemTime,
+    platform_now_ms: i64,
+    platform_ms: i64,
+) -> SystemTime {
+    shifted(machine_now, platform_ms.saturating_sub(platform_now_ms))
+}
+
+/// `t` moved by `ms` milliseconds (either way); `t` itself in the (theoretical) case
+/// that leaves [`SystemTime`]'s range.
+fn shifted(t: SystemTime, ms: i64) -> SystemTime {
+    let by = Duration::from_millis(ms.unsigned_abs());
+    if ms >= 0 {
+        t.checked_add(by)
+    } else {
+        t.checked_sub(by)
+    }
+    .unwrap_or(t)
 }
 
 /// Response middleware: states the platform's clock in `Date`, replacing the one the
@@ -81,5 +115,25 @@ mod tests {
         );
         let same = PlatformClock::new(0).now_ms();
         assert!((same - real).abs() < 5_000);
+    }
+
+    #[test]
+    fn a_platform_time_is_told_on_the_machines_clock() {
+        let (machine, platform) = PlatformClock::new(3600).readings();
+        assert_eq!(
+            tokenkit_core::civil::unix_millis(machine) + 3_600_000,
+            platform,
+            "one reading, shifted by exactly the offset"
+        );
+        let in_two_hours = machine_time(machine, platform, platform + 7_200_000);
+        assert_eq!(
+            in_two_hours.duration_since(machine).ok(),
+            Some(Duration::from_secs(7200))
+        );
+        let ago = machine_time(machine, platform, platform - 1_000);
+        assert_eq!(
+            machine.duration_since(ago).ok(),
+            Some(Duration::from_secs(1))
+        );
     }
 }

@@ -18,15 +18,27 @@ use crate::Common;
 pub(crate) struct AcState {
     key: Arc<[u8]>,
     pub(super) config: AcConfig,
-    registry: Registry,
+    pub(super) registry: Registry,
 }
 
 impl AcState {
     pub(crate) fn new(common: &Common, config: AcConfig) -> Self {
+        // Every account starts suspended where its region is configured suspended.
+        let suspended: Vec<_> = config
+            .users
+            .iter()
+            .flat_map(|user| {
+                config
+                    .clusters
+                    .iter()
+                    .filter(|cluster| cluster.suspended)
+                    .map(|cluster| (user.user.clone(), cluster.id.clone()))
+            })
+            .collect();
         Self {
             key: Arc::clone(&common.jwt_key),
+            registry: Registry::new(Arc::clone(&common.journal), suspended),
             config,
-            registry: Registry::default(),
         }
     }
 
@@ -36,9 +48,11 @@ impl AcState {
     }
 
     fn clock(&self) -> Clock {
+        let (machine_now, now_ms) = self.platform_clock().readings();
         Clock {
-            now_ms: self.platform_clock().now_ms(),
+            now_ms,
             ttl_ms: millis(self.config.ttl),
+            machine_now,
         }
     }
 
@@ -48,7 +62,7 @@ impl AcState {
             &self.key,
             &json!({
                 "computeUser": user.user,
-                "accountStatus": cluster.account_status,
+                "accountStatus": active_status(cluster),
                 "creator": "ac",
                 "role": "1",
                 "expireTime": expire_ms.to_string(),
@@ -69,6 +83,26 @@ impl AcState {
             self.config.users.iter().find(|u| u.user == user)?,
             self.config.clusters.iter().find(|c| c.id == cluster)?,
         ))
+    }
+}
+
+/// The `accountStatus` a pair's tokens state: the configured one, or `Normal` for a
+/// region configured suspended whose account was resumed at run time.
+pub(super) fn active_status(cluster: &AcCluster) -> &str {
+    if cluster.suspended {
+        "Normal"
+    } else {
+        &cluster.account_status
+    }
+}
+
+/// The `accountStatus` a login states beside a suspended pair's null token: the
+/// configured one of a region configured suspended, else `Disable`.
+pub(super) fn suspended_status(cluster: &AcCluster) -> &str {
+    if cluster.suspended {
+        &cluster.account_status
+    } else {
+        "Disable"
     }
 }
 
@@ -135,7 +169,8 @@ pub(crate) async fn login(State(state): State<Arc<AcState>>, headers: HeaderMap)
 impl AcState {
     /// The answer of a successful login (password or access key, §2.1/§2.5): every
     /// configured region with the pair's current token, a new one if it has none
-    /// that is unexpired and unrevoked; `"token": null` where the account is suspended.
+    /// that is unexpired and unrevoked; `"token": null` where the account is suspended
+    /// (as configured, or by the console since).
     pub(super) fn regions(&self, account: &AcUser) -> Json<Value> {
         let clock = self.clock();
         let regions: Vec<Value> = self
@@ -143,16 +178,18 @@ impl AcState {
             .clusters
             .iter()
             .map(|cluster| {
-                if cluster.suspended {
-                    // [ours] the status beside the null token, so clients can name it.
-                    return json!({"clusterName": cluster.name, "clusterId": cluster.id,
-                                  "token": null, "accountStatus": cluster.account_status});
-                }
                 let key = (account.user.clone(), cluster.id.clone());
                 let token = self
                     .registry
                     .login(key, &clock, |exp| self.mint(account, cluster, exp));
-                json!({"clusterName": cluster.name, "clusterId": cluster.id, "token": token})
+                match token {
+                    Some(token) => json!({"clusterName": cluster.name,
+                                          "clusterId": cluster.id, "token": token}),
+                    // [ours] the status beside the null token, so clients can name it.
+                    None => json!({"clusterName": cluster.name, "clusterId": cluster.id,
+                                   "token": null,
+                                   "accountStatus": suspended_status(cluster)}),
+                }
             })
             .collect();
         ok(Value::Array(regions))

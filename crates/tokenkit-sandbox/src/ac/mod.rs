@@ -1,7 +1,8 @@
 //! The ac platform's routes (PROTOCOLS.md §2):
 //!
 //! - `POST /ac/openapi/v2/tokens` (headers `user`, `password`, `orgId`): one token per
-//!   configured cluster, `"token": null` (and the `accountStatus`) for a suspended one;
+//!   configured cluster, `"token": null` (and the `accountStatus`) for a suspended one
+//!   (configured so, or suspended from the console since: see the admin section);
 //! - `POST /api/user/v3/tokens` (the access-key login of §2.5, [`AK_TOKENS_PATH`];
 //!   headers `user`, `accessKey`, `timestamp` in epoch seconds, `signature`; any body
 //!   is ignored): the same region list as the password login, with the same tokens
@@ -40,6 +41,23 @@
 //! revoked), so a test can tell a token the platform still takes without spending a
 //! platform request or meeting an injected fault.
 //!
+//! The console's ac page (`/_sandbox/console/ac`) acts on a (user, cluster) pair:
+//!
+//! - **revoke** revokes the pair's current token, exactly as `POST /_sandbox/ac/revoke`
+//!   with that token does;
+//! - **suspend** suspends the account in that region (the platform region `0`
+//!   included) and revokes the pair's current token: from then on both logins list the
+//!   region with `"token": null` and an `accountStatus` of `Disable` (or, for a region
+//!   configured suspended, `AcCluster::suspended`, its configured status), exactly as
+//!   for a region configured suspended, and `tokens/state`, `tokens/next` and `center`
+//!   refuse the old token with 10008;
+//! - **resume** lifts the suspension: the next login mints a new token, whose
+//!   `accountStatus` claim is the configured status, or `Normal` for a region
+//!   configured suspended. The revoked token stays revoked.
+//!
+//! An account starts suspended in every region configured suspended; what the console
+//! changes lasts until the sandbox stops.
+//!
 //! Tokens are HS256 JWTs with the documented claims, all strings (§2.4). Coded errors
 //! are answered with HTTP 200, as the platform does.
 //!
@@ -57,6 +75,7 @@ mod registry;
 mod tests;
 #[cfg(test)]
 mod tests_access_key;
+mod view;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +88,7 @@ use crate::Common;
 pub use access_key::{AK_TOKENS_PATH, AcAccessKey};
 pub use center::{AcUrl, AcUrls};
 pub(crate) use handlers::AcState;
+pub(crate) use view::{AcView, PairRefusal, TokenState};
 
 /// The admin route that revokes a token.
 pub const REVOKE_PATH: &str = "/_sandbox/ac/revoke";
@@ -165,9 +185,12 @@ pub struct AcCluster {
     pub id: String,
     /// `clusterName`.
     pub name: String,
-    /// The `accountStatus` stated in its tokens (`Trial`, `Normal`, `Owe`, `Disable`).
+    /// The `accountStatus` stated in its tokens (`Trial`, `Normal`, `Owe`, `Disable`);
+    /// for a region where accounts start suspended, the one stated beside the null
+    /// token (its tokens, once the console resumes an account, state `Normal`).
     pub account_status: String,
-    /// Whether the account is suspended here: no token is issued.
+    /// Whether accounts start suspended here: no token is issued until the console
+    /// resumes one.
     pub suspended: bool,
     /// The service URLs `center` lists for this region.
     pub urls: AcUrls,

@@ -20,6 +20,7 @@ use tokenkit_core::civil::unix_seconds;
 
 use super::reply::Refusal;
 use super::{Bo, Session, header};
+use crate::journal::{End, Platform};
 use crate::jwt::verify_hs256;
 
 #[derive(Debug)]
@@ -51,8 +52,13 @@ impl AccessLedger {
     }
 
     /// Revokes `jti`; `true` if the platform issued it.
-    fn revoke(&mut self, jti: &str) -> bool {
+    pub(super) fn revoke(&mut self, jti: &str) -> bool {
         self.issued.get_mut(jti).map(|i| i.revoked = true).is_some()
+    }
+
+    /// Whether `jti` was revoked.
+    pub(super) fn is_revoked(&self, jti: &str) -> bool {
+        self.issued.get(jti).is_some_and(|i| i.revoked)
     }
 }
 
@@ -109,7 +115,11 @@ pub(super) async fn revoke(State(bo): State<Arc<Bo>>, body: Bytes) -> Response {
     crate::revoke::respond(&body, |token| {
         let jti = verify_hs256(&bo.common.jwt_key, token)
             .and_then(|claims| claims.get("jti")?.as_str().map(str::to_owned));
-        jti.is_some_and(|jti| bo.book().access.revoke(&jti))
+        let revoked = jti.as_ref().is_some_and(|jti| bo.book().access.revoke(jti));
+        if let (true, Some(jti)) = (revoked, jti) {
+            bo.common.journal.ended(Platform::Bo, &jti, End::Revoked);
+        }
+        revoked
     })
 }
 

@@ -24,18 +24,32 @@
 //!   token, else `{"revoked": false}` (400 without a string `token`); `whoami` then
 //!   refuses it.
 //!
+//! Sessions are chains (`chain.rs`): each `POST /_sandbox/bo/sessions` opens session
+//! number n (1, 2, …), and every refresh token and access token issued from it, by the
+//! login or by the refreshes that follow, belongs to it. The console
+//! (`/_sandbox/console/bo`) shows each session's chain of refresh tokens (the live one
+//! last, the rotated ones before it) and its access tokens, all masked, and can revoke
+//! a session (`POST /_sandbox/console/bo/revoke`, field `session`): its live refresh
+//! token is retired, so the refresh route answers 401 `REFRESH_TOKEN_INVALID` with
+//! "the refresh token was revoked", and every access token it got is revoked, so
+//! `whoami` answers 401. Every token issued and how it ended (rotated, revoked) is
+//! reported to the sandbox's token journal.
+//!
 //! Error codes of the refresh route (ours; the seed documents none): 400 missing or
-//! invalid parameter, 401 refresh token unknown, used or expired, 403 `XverifyApi`
-//! refused, 404 unknown `XownerId`; all in the seed's `success: false` shape with
-//! HTTP 200.
+//! invalid parameter, 401 refresh token unknown, used, revoked or expired, 403
+//! `XverifyApi` refused, 404 unknown `XownerId`; all in the seed's `success: false`
+//! shape with HTTP 200.
 
 mod access;
+mod chain;
+mod mint;
 mod reply;
 #[cfg(test)]
 mod tests;
 mod verify;
+mod view;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -49,7 +63,12 @@ use tokenkit_core::civil;
 
 pub use verify::{VerifyError, decrypt_verify_header};
 
+pub(crate) use chain::SessionRevocation;
+pub(crate) use view::{SessionState, SessionView, SettingsView, TokenState, TokenView};
+
 use crate::Common;
+use crate::journal::{End, Platform};
+use chain::{Chains, Retirement};
 use reply::{Refusal, Spelling, respond};
 use verify::{Expected, SeenGuids};
 
@@ -101,6 +120,8 @@ impl Default for BoConfig {
 /// A logged-in user behind a refresh token.
 #[derive(Debug, Clone)]
 struct Session {
+    /// The session (chain) the token belongs to.
+    number: u64,
     user_id: String,
     user_name: String,
     push_name: String,
@@ -109,10 +130,13 @@ struct Session {
 
 #[derive(Debug, Default)]
 struct Book {
+    /// The refresh tokens the refresh route accepts.
     live: HashMap<String, Session>,
-    used: HashSet<String>,
+    /// The refresh tokens it refuses because they were retired, and why.
+    retired: HashMap<String, Retirement>,
     guids: SeenGuids,
     access: access::AccessLedger,
+    chains: Chains,
 }
 
 pub(crate) struct Bo {
@@ -174,33 +198,6 @@ impl Bo {
         self.book.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn mint_session(&self, book: &mut Book, session: &Session) -> Value {
-        let now = now_ms();
-        let (iat, ttl) = (now / 1000, self.config.ttl.as_secs() as i64);
-        let expires = SystemTime::UNIX_EPOCH + Duration::from_secs((iat + ttl).max(0) as u64);
-        // The claims of the seed's sample token, plus a jti so tokens issued within the
-        // same second differ (and so the ledger can tell them apart).
-        let jti = uuid::Uuid::new_v4().to_string();
-        book.access.issue(&jti, session);
-        let access = crate::jwt::mint_hs256(
-            &self.common.jwt_key,
-            &json!({
-                "iss": "RG3", "aud": "api", "id": session.user_id, "name": session.user_name,
-                "client_id": session.user_id, "expires": slash_time(expires),
-                "open_id": "", "telephone": "", "push_name": session.push_name,
-                "dep_id": "", "sys_id": "", "merge_user_id": "", "area_code": "",
-                "role_id": "development", "developer": "1",
-                "jti": jti,
-                "nbf": iat, "exp": iat + ttl, "iat": iat,
-            }),
-        );
-        let refresh = uuid::Uuid::new_v4().simple().to_string();
-        let mut stored = session.clone();
-        stored.refresh_expires_ms = now + self.config.refresh_ttl.as_millis() as i64;
-        book.live.insert(refresh.clone(), stored);
-        json!({"accessToken": access, "refreshToken": refresh})
-    }
-
     fn check(
         &self,
         query: &HashMap<String, String>,
@@ -254,8 +251,8 @@ impl Bo {
         }
         let invalid =
             |text: &str| Refusal::new(401, "登录已过期，请重新登录", "REFRESH_TOKEN_INVALID", text);
-        if book.used.contains(refresh_token) {
-            return Err(invalid("the refresh token was already used"));
+        if let Some(retirement) = book.retired.get(refresh_token) {
+            return Err(invalid(retirement.refusal_text()));
         }
         let session = book
             .live
@@ -266,21 +263,25 @@ impl Bo {
             book.live.remove(refresh_token);
             return Err(invalid("the refresh token expired"));
         }
-        let mut minted = self.mint_session(&mut book, &session);
-        if self.config.rotate_refresh_tokens {
+        let access = self.mint_access(&mut book, &session, now);
+        let refresh = if self.config.rotate_refresh_tokens {
+            // Retired before its successor is issued: the chain's last link is the
+            // one spent here.
             book.live.remove(refresh_token);
-            book.used.insert(refresh_token.to_owned());
+            book.retired
+                .insert(refresh_token.to_owned(), Retirement::Rotated);
+            book.chains.retire_last(session.number, Retirement::Rotated);
+            self.common
+                .journal
+                .ended(Platform::Bo, refresh_token, End::Rotated);
+            self.mint_refresh(&mut book, &session, now)
         } else {
-            // Same refresh token again: drop the one just minted.
-            if let Some(new) = minted["refreshToken"].as_str() {
-                book.live.remove(new);
-            }
-            minted["refreshToken"] = json!(refresh_token);
-        }
-        Ok(self.success_body(&session, minted, now))
+            refresh_token.to_owned()
+        };
+        Ok(self.success_body(&session, &access, &refresh, now))
     }
 
-    fn success_body(&self, session: &Session, minted: Value, now: i64) -> Value {
+    fn success_body(&self, session: &Session, access: &str, refresh: &str, now: i64) -> Value {
         let expires = SystemTime::UNIX_EPOCH
             + Duration::from_millis((now + self.config.ttl.as_millis() as i64).max(0) as u64);
         json!({
@@ -294,8 +295,8 @@ impl Bo {
                     "sysId": [], "mergeUserId": [], "developer": 1,
                 },
                 "timeStamp": now as f64 + 0.5437,
-                "refreshToken": minted["refreshToken"],
-                "accessToken": minted["accessToken"],
+                "refreshToken": refresh,
+                "accessToken": access,
                 "clientId": session.user_id,
                 // The server's local time without a zone (Beijing).
                 "expires": civil::beijing_display(expires).replace(' ', "T"),
@@ -306,14 +307,6 @@ impl Bo {
             }
         })
     }
-}
-
-/// `2021/2/25 18:22:37`: the seed token's `expires` claim format (Beijing time).
-fn slash_time(t: SystemTime) -> String {
-    let display = civil::beijing_display(t);
-    let (date, time) = display.split_once(' ').unwrap_or((&display, ""));
-    let parts: Vec<&str> = date.split('-').map(|p| p.trim_start_matches('0')).collect();
-    format!("{} {time}", parts.join("/"))
 }
 
 async fn refresh(
@@ -356,14 +349,17 @@ async fn create_session(State(bo): State<Arc<Bo>>, body: Option<Json<Value>>) ->
         )
             .into_response();
     };
+    let user_name = text("userName").unwrap_or_else(|| user_id.clone());
+    let now = now_ms();
+    let mut book = bo.book();
     let session = Session {
-        user_name: text("userName").unwrap_or_else(|| user_id.clone()),
+        number: book.chains.open(&user_id, &user_name),
         push_name: text("pushName").unwrap_or_else(|| user_id.clone()),
+        user_name,
         user_id,
         refresh_expires_ms: 0,
     };
-    let mut book = bo.book();
-    let minted = bo.mint_session(&mut book, &session);
-    Json(json!({"accessToken": minted["accessToken"], "refreshToken": minted["refreshToken"]}))
-        .into_response()
+    let access = bo.mint_access(&mut book, &session, now);
+    let refresh = bo.mint_refresh(&mut book, &session, now);
+    Json(json!({"accessToken": access, "refreshToken": refresh})).into_response()
 }

@@ -9,7 +9,8 @@ use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockModeEncrypt, KeyIvInit};
 use serde_json::{Value, json};
 
-use super::{BoConfig, REFRESH_PATH, REVOKE_PATH, SESSIONS_PATH, WHOAMI_PATH, slash_time};
+use super::mint::slash_time;
+use super::{BoConfig, REFRESH_PATH, REVOKE_PATH, SESSIONS_PATH, WHOAMI_PATH};
 use crate::{Sandbox, SandboxConfig};
 
 #[test]

@@ -30,6 +30,10 @@ mod requests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_ac;
+#[cfg(test)]
+mod tests_bo;
+#[cfg(test)]
 mod tests_ilab;
 mod timeline;
 

@@ -20,11 +20,13 @@ pub(crate) const BO_DES_KEY: &str = "S3NT1NEL";
 
 /// A sandbox whose every secret is a sentinel, with a launch URL.
 pub(crate) async fn sentinel_sandbox() -> Sandbox {
-    let mut config = SandboxConfig::default();
-    config.ilab = IlabConfig {
-        secret: ILAB_SECRET.to_owned(),
-        launch_url: Some("http://127.0.0.1:9/launch".to_owned()),
-        ..IlabConfig::default()
+    let mut config = SandboxConfig {
+        ilab: IlabConfig {
+            secret: ILAB_SECRET.to_owned(),
+            launch_url: Some("http://127.0.0.1:9/launch".to_owned()),
+            ..IlabConfig::default()
+        },
+        ..SandboxConfig::default()
     };
     config.ac.users[0].password = AC_PASSWORD.to_owned();
     config.ac.access_keys[0].secret_key = AC_SECRET_KEY.to_owned();
