@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it. Installs what the tests need (redis-server, and
-# libssl-dev with pkg-config for the `native-tls` feature, from Debian's packages) when
-# it is missing, then: format, lints, TLS feature sets, docs, examples, tests.
+# The whole test suite, as CI runs it. Installs what the tests need (redis-server,
+# Chromium and its chromedriver with a CJK font, and libssl-dev with pkg-config for the
+# `native-tls` feature, from Debian's packages) when it is missing, then: format, lints, TLS feature
+# sets, docs, examples, tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,25 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
     if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server redis-tools >/dev/null
+fi
+
+# The console's browser tests (crates/tokenkit-cli/tests/console_browser.rs) drive
+# Debian's headless Chromium through its chromedriver.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "== installing chromium and chromium-driver (Debian packages) for the console's browser tests"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+# A CJK font, so the console's Chinese labels show in the screenshots the browser tests
+# keep (Chromium brings none).
+if [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then
+    echo "== installing fonts-wqy-microhei (Debian package) for the console's screenshots"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-wqy-microhei >/dev/null
 fi
 
 # `--all-features` includes `native-tls`, which builds against OpenSSL.

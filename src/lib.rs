@@ -83,3 +83,7 @@ mod encryption_page {}
 
 #[doc = include_str!("../docs/http.md")]
 mod http_page {}
+
+#[cfg(all(doctest, feature = "full"))]
+#[doc = include_str!("../docs/console.md")]
+mod console_page {}

@@ -31,10 +31,14 @@ pub struct Args {
     /// Lifetime of bo access tokens, in seconds.
     #[arg(long, default_value_t = 60)]
     bo_ttl: u64,
+    /// The experiment's launch URL (absolute http:// or https://): the console's
+    /// "我要做实验" buttons open it with `ticket=<a fresh ticket>` added to its query.
+    #[arg(long, value_name = "URL")]
+    ilab_launch_url: Option<String>,
 }
 
 impl Args {
-    fn config(&self) -> SandboxConfig {
+    fn config(&self) -> Result<SandboxConfig, tokenkit::Error> {
         let mut config = SandboxConfig {
             addr: self.addr,
             faults: Faults {
@@ -47,16 +51,52 @@ impl Args {
         config.ilab.ttl = Duration::from_secs(self.ilab_ttl);
         config.ac.ttl = Duration::from_secs(self.ac_ttl);
         config.bo.ttl = Duration::from_secs(self.bo_ttl);
-        config
+        if let Some(url) = &self.ilab_launch_url {
+            config.ilab.launch_url = Some(url.clone());
+            // Then the sandbox's own rule (no spaces, …), said here rather than as a
+            // failure to listen.
+            launch_url_problem(url)
+                .map_or_else(|| config.ilab.check(), Err)
+                .map_err(|why| {
+                    tokenkit::Error::config(format!(
+                        "--ilab-launch-url: {why} (give an absolute http:// or https:// \
+                         URL, e.g. http://127.0.0.1:8080/launch)"
+                    ))
+                })?;
+        }
+        Ok(config)
     }
 }
 
+/// What is wrong with a launch URL a browser could not be sent to with a ticket added:
+/// not absolute, another scheme than http(s), no host, a `#fragment` (the ticket would
+/// land in it, never reaching the server); or credentials, which the console's ilab
+/// page would show. It never quotes the URL, which may hold a password.
+fn launch_url_problem(url: &str) -> Option<String> {
+    let Ok(parsed) = tokenkit::core::reqwest::Url::parse(url) else {
+        return Some("not an absolute URL".to_owned());
+    };
+    let problem = if !matches!(parsed.scheme(), "http" | "https") {
+        "the scheme is not http or https"
+    } else if parsed.host_str().is_none_or(str::is_empty) {
+        "the URL names no host"
+    } else if !parsed.username().is_empty() || parsed.password().is_some() {
+        "the URL holds credentials"
+    } else if parsed.fragment().is_some() {
+        "the URL has a #fragment, which the ticket would end up in"
+    } else {
+        return None;
+    };
+    Some(problem.to_owned())
+}
+
 pub async fn run(args: Args) -> CliResult {
-    let sandbox = Sandbox::start(args.config()).await.map_err(|e| {
+    let sandbox = Sandbox::start(args.config()?).await.map_err(|e| {
         tokenkit::Error::config(format!("cannot listen on {}: {}", args.addr, e.kind()))
     })?;
-    // The first line is the contract scripts read.
+    // The first line is the contract scripts read; the second is for people.
     println!("listening on {}", sandbox.base_url());
+    println!("console on {}/_sandbox/", sandbox.base_url());
     tokio::select! {
         () = sandbox.wait() => {}
         _ = tokio::signal::ctrl_c() => {}

@@ -158,7 +158,8 @@ pub(super) fn render(
     }
     let _ = write!(
         html,
-        "<label style=\"margin-left:auto\"><input type=\"checkbox\" id=\"live-toggle\" checked style=\"width:auto\"> {}</label></nav>",
+        "<span class=\"muted\" style=\"margin-left:auto\">{}</span><label><input type=\"checkbox\" id=\"live-toggle\" checked style=\"width:auto\"> {}</label></nav>",
+        both("时间为北京时间", "times in Beijing time, UTC+8"),
         both("实时刷新", "live")
     );
     if !controls.is_empty() {

@@ -173,7 +173,7 @@ pub struct IlabConfig {
     /// console's "我要做实验" sends the browser, with `?ticket=<percent-encoded ticket>`
     /// (`&ticket=` when it has a query already), as the platform does. Default none:
     /// the console then says how to set it. Must be an absolute `http`/`https` URL
-    /// without a fragment, else [`Sandbox::start`] fails.
+    /// without credentials or a fragment, else [`Sandbox::start`] fails.
     ///
     /// [`Sandbox::start`]: crate::Sandbox::start
     pub launch_url: Option<String>,

@@ -119,8 +119,8 @@ pub(crate) fn launch_address(url: &str, ticket: &str) -> String {
     )
 }
 
-/// `Ok` for an absolute `http`/`https` URL with a host and no fragment, no spaces or
-/// control characters; else what is wrong.
+/// `Ok` for an absolute `http`/`https` URL with a host, no credentials, no fragment,
+/// no spaces or control characters; else what is wrong.
 pub(crate) fn check_launch_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("http://")
@@ -129,6 +129,10 @@ pub(crate) fn check_launch_url(url: &str) -> Result<(), String> {
     let host = rest.split(['/', '?']).next().unwrap_or_default();
     if host.is_empty() || host.starts_with(':') {
         return Err("the launch URL must name a host".to_owned());
+    }
+    if host.contains('@') {
+        // The console shows the launch URL: a password in it would be on the page.
+        return Err("the launch URL must not hold credentials (user:password@)".to_owned());
     }
     if url.contains('#') {
         return Err(
