@@ -9,11 +9,13 @@
 //! 4. a score the experiment uploads appears on the ilab page;
 //! 5. the ac page's revoke button revokes a logged-in token (`tokens/state`: 10008),
 //!    and the bo page's ends a session (`whoami`: 401);
-//! 6. a fail rate of 1 set in the faults form fails platform requests with HTTP 503,
+//! 6. the bo page shows a login made elsewhere by itself, without a reload (the live
+//!    view);
+//! 7. a fail rate of 1 set in the faults form fails platform requests with HTTP 503,
 //!    and 0 lets them succeed again;
-//! 7. the requests page lists the requests, with their statuses, codes and masked
+//! 8. the requests page lists the requests, with their statuses, codes and masked
 //!    credentials;
-//! 8. a screenshot of every page is kept (`<target>/console-screenshots/*.png`), and no
+//! 9. a screenshot of every page is kept (`<target>/console-screenshots/*.png`), and no
 //!    page holds a token, ticket or password.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's `chromium` and
@@ -137,6 +139,11 @@ async fn the_console_works_in_a_browser() {
     step(
         "the bo revoke button ends a session",
         revoke_bo_session(&mut world),
+    )
+    .await;
+    step(
+        "the live view shows a new session without a reload",
+        live_view(&mut world),
     )
     .await;
     step("the fail rate fails requests", fail_rate(&world)).await;
@@ -374,6 +381,35 @@ async fn revoke_bo_session(w: &mut World) {
         },
     )
     .await;
+}
+
+/// The live view: with the bo page open, a login elsewhere appears on it by itself
+/// (the page's script re-fetches its live part), the page never reloaded (a marker set
+/// on the window survives).
+async fn live_view(w: &mut World) {
+    w.goto("/_sandbox/console/bo").await;
+    w.client()
+        .execute("window.tokenkitMarker = 'still this page';", vec![])
+        .await
+        .expect("set a marker on the window");
+    let login = w.bo.login("u-live").await;
+    w.secrets.push(login.access_token);
+    w.secrets.push(login.refresh_token);
+    let client = w.client();
+    let row = "#bo-sessions tr[data-session=\"2\"]";
+    eventually(client, "the new session, live", async || {
+        text_of(client, row).await.map(drop)
+    })
+    .await;
+    let marker = client
+        .execute("return window.tokenkitMarker;", vec![])
+        .await
+        .expect("read the marker");
+    assert_eq!(
+        marker.as_str(),
+        Some("still this page"),
+        "the page updated in place, not by a reload"
+    );
 }
 
 /// A fail rate of 1 in the faults form: platform requests get HTTP 503; back to 0,
