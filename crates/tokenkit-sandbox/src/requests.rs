@@ -166,7 +166,8 @@ pub(crate) fn code_of(body: &[u8]) -> (Option<String>, Option<String>) {
     (code.map(|c| truncate(&c, MAX_CODE_CHARS)), message)
 }
 
-fn truncate(text: &str, max: usize) -> String {
+/// `text` cut to `max` characters, the last of them `…` when it was longer.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }

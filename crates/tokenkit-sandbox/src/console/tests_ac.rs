@@ -6,6 +6,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::AC_PATH;
+use super::tests::client;
 use crate::ac::{AK_TOKENS_PATH, AcAccessKey, AcConfig, AcUser};
 use crate::mask::mask;
 use crate::{Sandbox, SandboxConfig};
@@ -32,26 +33,10 @@ async fn start(ac: AcConfig) -> Sandbox {
     .expect("sandbox starts")
 }
 
-/// A client that shows redirects instead of following them.
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client")
-}
-
 async fn get_page(sandbox: &Sandbox, path: &str) -> String {
-    let response = client()
-        .get(format!("{}{path}", sandbox.base_url()))
-        .send()
-        .await
-        .expect("the console answers");
-    assert_eq!(response.status(), 200, "{path}");
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/html; charset=utf-8"
-    );
-    response.text().await.expect("a page")
+    let (status, html) = super::tests::get_page(sandbox, path).await;
+    assert_eq!(status, 200, "{path}");
+    html
 }
 
 async fn ac_page(sandbox: &Sandbox) -> String {

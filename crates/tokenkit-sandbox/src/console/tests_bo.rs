@@ -10,6 +10,7 @@ use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockModeEncrypt, KeyIvInit};
 use serde_json::{Value, json};
 
+use super::tests::client;
 use crate::bo::{BoConfig, REFRESH_PATH, REVOKE_PATH, SESSIONS_PATH, WHOAMI_PATH};
 use crate::mask::mask;
 use crate::{Sandbox, SandboxConfig};
@@ -31,14 +32,6 @@ async fn start(rotate_refresh_tokens: bool) -> Sandbox {
     })
     .await
     .expect("sandbox starts")
-}
-
-/// A client that shows redirects instead of following them.
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client")
 }
 
 async fn json_of(response: reqwest::Response) -> Value {
@@ -103,17 +96,10 @@ async fn whoami(sandbox: &Sandbox, access: &str) -> u16 {
 
 /// The bo page with `query` (`""` or `?…`), as text.
 async fn page(sandbox: &Sandbox, query: &str) -> String {
-    let response = client()
-        .get(format!("{}{}{query}", sandbox.base_url(), super::BO_PATH))
-        .send()
-        .await
-        .expect("the console answers");
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/html; charset=utf-8"
-    );
-    response.text().await.expect("UTF-8")
+    let path = format!("{}{query}", super::BO_PATH);
+    let (status, html) = super::tests::get_page(sandbox, &path).await;
+    assert_eq!(status, 200, "{path}");
+    html
 }
 
 /// Submits the revoke form with `body` as its fields: (status, `Location`, body).

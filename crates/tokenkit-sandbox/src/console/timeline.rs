@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use super::page::{clock_time, esc};
 use crate::journal::{End, Kind, Life};
+use crate::requests::truncate;
 
 /// How far back the timeline looks.
 pub(super) const WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -142,16 +143,6 @@ pub(super) fn render(title: &str, lives: &[Life], now: SystemTime) -> String {
     }
     svg.push_str("</svg>");
     svg
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let mut cut: String = text.chars().take(max - 1).collect();
-        cut.push('…');
-        cut
-    }
 }
 
 #[cfg(test)]
