@@ -177,19 +177,53 @@ async fn activity(sandbox: &Sandbox) -> Vec<String> {
     for region in login["data"].as_array().expect("regions") {
         secrets.push(region["token"].as_str().expect("a token").to_owned());
     }
-    let session = json(
+    // Every state a row can be in: a renewed token, a suspended account (its resume
+    // button), a revoked ilab token.
+    let region_token = secrets.last().cloned().expect("the region's token");
+    let renewed = json(
         client()
-            .post(format!("{base}{}", crate::bo::SESSIONS_PATH))
-            .header("content-type", "application/json")
-            .body(r#"{"userId": "ptdev"}"#)
+            .post(format!("{base}/ac/openapi/v2/tokens/next"))
+            .header("token", region_token)
             .send()
             .await
-            .expect("bo session"),
+            .expect("ac renewal"),
     )
     .await;
-    for field in ["accessToken", "refreshToken"] {
-        secrets.push(session[field].as_str().expect("a token").to_owned());
+    secrets.push(renewed["data"].as_str().expect("a new token").to_owned());
+    let (status, _) = post_form(
+        sandbox,
+        "/_sandbox/console/ac/suspend",
+        &[("user", "demo"), ("cluster", "0")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let revoked = json(
+        client()
+            .post(format!("{base}{}", crate::ilab::REVOKE_PATH))
+            .body(serde_json::json!({"token": refreshed["access_token"]}).to_string())
+            .send()
+            .await
+            .expect("ilab revoke"),
+    )
+    .await;
+    assert_eq!(revoked["revoked"], true);
+    for user in ["ptdev", "revoked-user"] {
+        let session = json(
+            client()
+                .post(format!("{base}{}", crate::bo::SESSIONS_PATH))
+                .header("content-type", "application/json")
+                .body(serde_json::json!({"userId": user}).to_string())
+                .send()
+                .await
+                .expect("bo session"),
+        )
+        .await;
+        for field in ["accessToken", "refreshToken"] {
+            secrets.push(session[field].as_str().expect("a token").to_owned());
+        }
     }
+    let (status, _) = post_form(sandbox, "/_sandbox/console/bo/revoke", &[("session", "2")]).await;
+    assert_eq!(status, 303);
     secrets
 }
 

@@ -3,8 +3,10 @@
 //! short long before its expiry) shows at a glance.
 //!
 //! A bar runs from issue to its end: the successor's issue (refreshed, replaced,
-//! rotated), the revocation, the expiry, or now for a live token (drawn to the right
-//! edge, its expiry named in the tooltip). Colour tells how it ended.
+//! rotated), the revocation, or the expiry. A live token's bar goes on past the "now"
+//! line, paler, into the next minutes up to its expiry (or the right edge), so a token
+//! about to expire shows where it will. Colour tells how it ended; the tooltip names
+//! the token (masked) and its times.
 
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
@@ -15,6 +17,9 @@ use crate::requests::truncate;
 
 /// How far back the timeline looks.
 pub(super) const WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// How far ahead it looks, for the expiries of live tokens.
+const AHEAD: Duration = Duration::from_secs(2 * 60);
 
 /// The most rows drawn: the most recent tokens.
 const MAX_ROWS: usize = 40;
@@ -37,22 +42,24 @@ fn state(life: &Life, now: SystemTime) -> (&'static str, &'static str) {
     }
 }
 
-/// When the bar ends: the life's end, its expiry, or now.
-fn bar_end(life: &Life, now: SystemTime) -> SystemTime {
-    let end = life.end.map_or(now, |(at, _)| at);
-    end.min(life.expires).min(now)
+/// When the bar ends: the life's end or its expiry, whichever came first (for a live
+/// token, its expiry, in the future).
+fn bar_end(life: &Life) -> SystemTime {
+    life.end
+        .map_or(life.expires, |(at, _)| at.min(life.expires))
 }
 
-/// The SVG of `lives` (one platform's, oldest first) over the [`WINDOW`] up to `now`;
-/// `title` names it for screen readers.
+/// The SVG of `lives` (one platform's, oldest first) over the [`WINDOW`] up to `now`
+/// and [`AHEAD`] of it; `title` names it for screen readers.
 pub(super) fn render(title: &str, lives: &[Life], now: SystemTime) -> String {
     let start = now.checked_sub(WINDOW).unwrap_or(SystemTime::UNIX_EPOCH);
-    let shown: Vec<&Life> = lives.iter().filter(|l| bar_end(l, now) >= start).collect();
+    let shown: Vec<&Life> = lives.iter().filter(|l| bar_end(l) >= start).collect();
     let shown = &shown[shown.len().saturating_sub(MAX_ROWS)..];
     let height = TOP + ROW * shown.len().max(1) as f64 + 24.0;
+    let span = (WINDOW + AHEAD).as_secs_f64();
     let x_of = |t: SystemTime| -> f64 {
         let since = t.duration_since(start).unwrap_or_default().as_secs_f64();
-        LABEL + (WIDTH - LABEL - 10.0) * (since / WINDOW.as_secs_f64()).min(1.0)
+        LABEL + (WIDTH - LABEL - 10.0) * (since / span).min(1.0)
     };
     let mut svg = String::with_capacity(512 + shown.len() * 256);
     let _ = write!(
@@ -61,7 +68,8 @@ pub(super) fn render(title: &str, lives: &[Life], now: SystemTime) -> String {
         esc(title)
     );
     // The time axis: a tick a minute, labelled every other minute.
-    for minute in 0..=WINDOW.as_secs() / 60 {
+    let minutes = (WINDOW + AHEAD).as_secs() / 60;
+    for minute in 0..=minutes {
         let t = start + Duration::from_secs(minute * 60);
         let x = x_of(t);
         let _ = write!(
@@ -71,11 +79,7 @@ pub(super) fn render(title: &str, lives: &[Life], now: SystemTime) -> String {
         );
         if minute % 2 == 0 {
             // The last label ends at its tick: centred, it would run off the edge.
-            let anchor = if minute == WINDOW.as_secs() / 60 {
-                "end"
-            } else {
-                "middle"
-            };
+            let anchor = if minute == minutes { "end" } else { "middle" };
             let _ = write!(
                 svg,
                 "<text x=\"{x:.1}\" y=\"14\" font-size=\"10\" text-anchor=\"{anchor}\" fill=\"#6b7682\">{}</text>",
@@ -83,6 +87,12 @@ pub(super) fn render(title: &str, lives: &[Life], now: SystemTime) -> String {
             );
         }
     }
+    let now_x = x_of(now);
+    let _ = write!(
+        svg,
+        "<line x1=\"{now_x:.1}\" y1=\"{TOP}\" x2=\"{now_x:.1}\" y2=\"{:.1}\" stroke=\"#1d2329\" stroke-dasharray=\"3 2\"/>",
+        height - 20.0
+    );
     if shown.is_empty() {
         let _ = write!(
             svg,
@@ -94,7 +104,9 @@ pub(super) fn render(title: &str, lives: &[Life], now: SystemTime) -> String {
         let y = TOP + ROW * row as f64;
         let (colour, name) = state(life, now);
         let x1 = x_of(life.issued.max(start));
-        let x2 = x_of(bar_end(life, now)).max(x1 + 2.0);
+        let x2 = x_of(bar_end(life)).max(x1 + 2.0);
+        // What is still to come of a live token is drawn paler.
+        let x_now = x_of(now).clamp(x1, x2);
         let kind = match life.kind {
             Kind::Access => "",
             Kind::Refresh => " ↻",
@@ -112,13 +124,15 @@ pub(super) fn render(title: &str, lives: &[Life], now: SystemTime) -> String {
         let _ = write!(
             svg,
             "<g><title>{tip}</title><text x=\"4\" y=\"{:.1}\" font-size=\"11\" fill=\"#1d2329\">{label}</text>\
-<rect x=\"{x1:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"2\" fill=\"{colour}\"/>\
+<rect x=\"{x1:.1}\" y=\"{top:.1}\" width=\"{past:.1}\" height=\"{tall:.1}\" rx=\"2\" fill=\"{colour}\"/>\
+<rect x=\"{x_now:.1}\" y=\"{top:.1}\" width=\"{ahead:.1}\" height=\"{tall:.1}\" rx=\"2\" fill=\"{colour}\" fill-opacity=\"0.35\"/>\
 <circle cx=\"{x1:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#1d2329\"/></g>",
             y + 11.0,
-            y + 3.0,
-            x2 - x1,
-            ROW - 6.0,
             y + ROW / 2.0,
+            top = y + 3.0,
+            past = (x_now - x1).max(2.0),
+            ahead = x2 - x_now,
+            tall = ROW - 6.0,
             tip = esc(&tip),
             label = esc(&format!("{}{kind}", truncate(&life.subject, 24))),
         );
@@ -178,9 +192,33 @@ mod tests {
         assert!(!svg.contains("first-token-aaaa-0001"), "tokens are masked");
         assert_eq!(
             svg.matches("<rect x=").count(),
-            3 + 6,
-            "3 bars, 6 legend keys"
+            3 * 2 + 6,
+            "3 bars of a past and a future part, 6 legend keys"
         );
+    }
+
+    #[test]
+    fn a_live_token_goes_on_past_now_up_to_its_expiry() {
+        let journal = Journal::default();
+        let now = SystemTime::now();
+        journal.issued(Issue {
+            platform: Platform::Bo,
+            kind: Kind::Access,
+            subject: "session 1".into(),
+            token: "short-lived-token-0001",
+            id: "short-lived-token-0001",
+            expires: now + Duration::from_secs(60),
+        });
+        let svg = render("bo", &journal.lives(Platform::Bo), now);
+        let ahead = svg
+            .split("fill-opacity=\"0.35\"")
+            .next()
+            .and_then(|before| before.rsplit("width=\"").next())
+            .and_then(|w| w.split('"').next())
+            .and_then(|w| w.parse::<f64>().ok())
+            .expect("the future part's width");
+        // A minute of the 12 the timeline spans, of the 720 px its bars have.
+        assert!((ahead - 60.0).abs() < 2.0, "{ahead}");
     }
 
     #[test]
