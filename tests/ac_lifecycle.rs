@@ -24,8 +24,13 @@ fn cache(sandbox: &Sandbox, cluster: ClusterSelector) -> TokenCache {
 
 #[tokio::test]
 async fn login_expiry_renewal_window_closed_and_login_again() {
+    // 4 s tokens: a login's token arrives with 3 s or more left by `Date` (whole
+    // seconds), well above LOGIN_TOKEN_FLOOR even after a slow request on a loaded
+    // machine. With 2 s it arrived with 1–2 s left, and a login that took longer than
+    // the fraction of a second past 1 s made the provider renew it at once (one
+    // `tokens/next` more than counted below).
     let sandbox = sandbox(AcConfig {
-        ttl: Duration::from_secs(2),
+        ttl: Duration::from_secs(4),
         renewal_window: Duration::from_secs(1),
         ..AcConfig::default()
     })
@@ -37,9 +42,9 @@ async fn login_expiry_renewal_window_closed_and_login_again() {
     let first = cache.token().await.expect("login").to_owned_token();
     assert_eq!((stats.get("ac.tokens"), stats.get("ac.next")), (1, 0));
     let lifetime = first.expiry().lifetime();
-    // expireTime - Date (whole seconds) - 1 s of Date resolution: between 1 and 2 s.
+    // expireTime - Date (whole seconds) - 1 s of Date resolution: between 3 and 4 s.
     assert!(
-        lifetime > Duration::from_millis(900) && lifetime <= Duration::from_secs(2),
+        lifetime > Duration::from_millis(2900) && lifetime <= Duration::from_secs(4),
         "{lifetime:?}"
     );
     assert_eq!(
@@ -77,10 +82,11 @@ async fn login_expiry_renewal_window_closed_and_login_again() {
 
 #[tokio::test]
 async fn a_client_side_window_logs_in_without_asking_to_renew() {
-    // 2 s: a token then arrives with at least a second left, so the provider does not
-    // renew it at once (LOGIN_TOKEN_FLOOR).
+    // 4 s: a token then arrives with 3 s or more left by `Date`, so even after a slow
+    // request the provider does not renew it at once (LOGIN_TOKEN_FLOOR); with 2 s,
+    // 1–2 s left was too close to the floor.
     let sandbox = sandbox(AcConfig {
-        ttl: Duration::from_secs(2),
+        ttl: Duration::from_secs(4),
         ..AcConfig::default()
     })
     .await;
