@@ -85,6 +85,7 @@ pub mod ilab;
 pub mod journal;
 pub mod jwt;
 pub mod mask;
+mod params;
 pub mod requests;
 mod revoke;
 mod server;

@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 use axum::http::{HeaderMap, Uri};
 
 use crate::mask::mask;
+use crate::params::Params;
 
 /// The query parameters and headers whose values are credentials (or derived from
 /// one, like a signature): shown masked in the `credential` column, nothing else of
@@ -100,13 +101,14 @@ impl RequestLog {
 }
 
 /// The masked credentials of a request: every secret-bearing query parameter and
-/// header present, in that order.
+/// header present (parameters decoded as the platforms decode them), in that order.
 pub(crate) fn credentials(uri: &Uri, headers: &HeaderMap) -> Vec<(String, String)> {
     let mut found = Vec::new();
     if let Some(query) = uri.query() {
-        for (name, value) in form_pairs(query) {
-            if SECRET_QUERY.contains(&name.as_str()) {
-                found.push((name, mask(&value)));
+        let params = Params::parse(Some(query), b"");
+        for name in SECRET_QUERY {
+            if let Some(value) = params.get(name) {
+                found.push((name.to_owned(), mask(value)));
             }
         }
     }
@@ -124,22 +126,6 @@ pub(crate) fn credentials(uri: &Uri, headers: &HeaderMap) -> Vec<(String, String
         }
     }
     found
-}
-
-/// `name=value` pairs of a query or form body, decoded once as a servlet container
-/// would.
-pub(crate) fn form_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode(name), decode(value))
-    })
-}
-
-fn decode(part: &str) -> String {
-    let spaced = part.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// `path`, cut to [`MAX_ROUTE_CHARS`].

@@ -72,7 +72,7 @@ mod clock;
 mod handlers;
 mod registry;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_access_key;
 mod view;

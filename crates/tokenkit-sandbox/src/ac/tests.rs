@@ -7,7 +7,8 @@ use serde_json::Value;
 use super::{AcCluster, AcConfig, AcUrl, AcUrls, AcUser};
 use crate::{Sandbox, SandboxConfig};
 
-async fn start(ac: AcConfig) -> Sandbox {
+/// A sandbox with the ac platform set to `ac`.
+pub(crate) async fn start(ac: AcConfig) -> Sandbox {
     Sandbox::start(SandboxConfig {
         ac,
         ..SandboxConfig::default()

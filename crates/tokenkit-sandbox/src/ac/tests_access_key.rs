@@ -7,20 +7,12 @@ use reqwest::header::HeaderValue;
 use serde_json::Value;
 use sha2::Sha256;
 
+use super::tests::start;
 use super::{AK_TOKENS_PATH, AcAccessKey, AcConfig, AcUser};
 use crate::{Faults, Sandbox, SandboxConfig};
 
 const DEMO_KEY: &str = "demo-access-key";
 const DEMO_SECRET: &str = "demo-secret-key";
-
-async fn start(ac: AcConfig) -> Sandbox {
-    Sandbox::start(SandboxConfig {
-        ac,
-        ..SandboxConfig::default()
-    })
-    .await
-    .expect("sandbox starts")
-}
 
 /// The default config plus `张三` with an access key, and `ghost`'s key without an
 /// account.

@@ -231,7 +231,7 @@ fn act(
     action: impl FnOnce(&crate::ac::AcState, &str, &str) -> Result<Notice, PairRefusal>,
 ) -> Response {
     let fields = form(body);
-    let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
+    let field = |name: &str| fields.get(name).unwrap_or_default();
     match action(&console.ac, field("user"), field("cluster")) {
         Ok(notice) => back_to(AC_PATH, notice),
         Err(refusal) => {

@@ -187,11 +187,8 @@ fn records_list(records: &[Value]) -> String {
 /// "我要做实验": a new ticket, and the browser sent to the experiment with it.
 pub(super) async fn launch(State(console): State<Console>, body: Bytes) -> Response {
     let fields = form(&body);
-    let un = fields.get("un").map(String::as_str).unwrap_or_default();
-    match console
-        .ilab
-        .launch(un, fields.get("dis").map(String::as_str))
-    {
+    let un = fields.get("un").unwrap_or_default();
+    match console.ilab.launch(un, fields.get("dis")) {
         // 303 to the address built from the configured URL, which is ASCII: the
         // ticket is in it, as on the platform, and only the browser that clicked sees it.
         Ok(address) => match HeaderValue::from_str(&address) {

@@ -48,6 +48,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use crate::Common;
+use crate::params::Params;
 
 /// The overview page.
 pub const OVERVIEW_PATH: &str = "/_sandbox/";
@@ -112,13 +113,9 @@ async fn admit(State(listen): State<SocketAddr>, request: Request, next: Next) -
 }
 
 /// The fields of a submitted form (`application/x-www-form-urlencoded`), decoded
-/// once; a repeated name keeps its first value.
-pub(crate) fn form(body: &[u8]) -> std::collections::HashMap<String, String> {
-    let mut fields = std::collections::HashMap::new();
-    for (name, value) in crate::requests::form_pairs(&String::from_utf8_lossy(body)) {
-        fields.entry(name).or_insert(value);
-    }
-    fields
+/// once; a repeated name keeps its first value, an empty one is absent.
+pub(crate) fn form(body: &[u8]) -> Params {
+    Params::parse(None, body)
 }
 
 /// After an action, back to `page` with a fixed notice (never text from the request,
@@ -176,9 +173,9 @@ impl Notice {
         let Some(query) = query else {
             return String::new();
         };
-        let named = crate::requests::form_pairs(query)
-            .find(|(name, _)| name == "notice")
-            .and_then(|(_, value)| Notice::ALL.into_iter().find(|n| n.key() == value));
+        let named = Params::parse(Some(query), b"")
+            .get("notice")
+            .and_then(|value| Notice::ALL.into_iter().find(|n| n.key() == value));
         named.map_or_else(String::new, |notice| {
             let (zh, en) = notice.text();
             format!(

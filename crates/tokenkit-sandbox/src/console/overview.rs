@@ -12,6 +12,7 @@ use super::page::{self, both};
 use super::{Console, Notice, OVERVIEW_PATH, back_to, form, timeline};
 use crate::Faults;
 use crate::journal::{End, Platform};
+use crate::params::Params;
 
 /// `GET /_sandbox/`.
 pub(super) async fn page(State(console): State<Console>, RawQuery(query): RawQuery) -> Response {
@@ -125,16 +126,16 @@ pub(super) async fn set_faults(State(console): State<Console>, body: Bytes) -> R
     }
 }
 
-fn parse_faults(fields: &std::collections::HashMap<String, String>) -> Result<Faults, String> {
+fn parse_faults(fields: &Params) -> Result<Faults, String> {
     let number = |name: &str| -> Result<f64, String> {
-        let text = fields.get(name).map(|s| s.trim()).unwrap_or("0");
+        let text = fields.get(name).map(str::trim).unwrap_or("0");
         let text = if text.is_empty() { "0" } else { text };
         text.parse::<f64>()
             .map_err(|_| format!("{name} must be a number"))
     };
     let latency_ms = fields
         .get("latency_ms")
-        .map(|s| s.trim())
+        .map(str::trim)
         .filter(|s| !s.is_empty())
         .unwrap_or("0");
     let latency_ms: u64 = latency_ms
@@ -151,11 +152,9 @@ fn parse_faults(fields: &std::collections::HashMap<String, String>) -> Result<Fa
 mod tests {
     use super::*;
 
-    fn fields(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+    fn fields(pairs: &[(&str, &str)]) -> Params {
+        let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        Params::parse(None, body.join("&").as_bytes())
     }
 
     #[test]

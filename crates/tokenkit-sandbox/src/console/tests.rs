@@ -76,12 +76,22 @@ pub(crate) async fn post_form(
         .send()
         .await
         .expect("the console answers");
+    let (status, location, _) = answer_of(response).await;
+    (status, location)
+}
+
+/// What an action answered: (status, `Location`, body).
+pub(crate) async fn answer_of(response: reqwest::Response) -> (u16, Option<String>, String) {
+    let status = response.status().as_u16();
     let location = response
         .headers()
         .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (response.status().as_u16(), location)
+        .map(|l| l.to_str().expect("an ASCII Location").to_owned());
+    (
+        status,
+        location,
+        response.text().await.expect("a UTF-8 body"),
+    )
 }
 
 async fn json(response: reqwest::Response) -> Value {

@@ -6,10 +6,11 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::AC_PATH;
-use super::tests::client;
+use super::tests::{answer_of, client};
+use crate::Sandbox;
+use crate::ac::tests::start;
 use crate::ac::{AK_TOKENS_PATH, AcAccessKey, AcConfig, AcUser};
 use crate::mask::mask;
-use crate::{Sandbox, SandboxConfig};
 
 const PASSWORD: &str = "SENTINEL-PW-0123456789";
 const ACCESS_KEY: &str = "SENTINEL-AK-0123456789";
@@ -22,15 +23,6 @@ fn config() -> AcConfig {
         access_keys: vec![AcAccessKey::new("demo", ACCESS_KEY, SECRET_KEY)],
         ..AcConfig::default()
     }
-}
-
-async fn start(ac: AcConfig) -> Sandbox {
-    Sandbox::start(SandboxConfig {
-        ac,
-        ..SandboxConfig::default()
-    })
-    .await
-    .expect("sandbox starts")
 }
 
 async fn get_page(sandbox: &Sandbox, path: &str) -> String {
@@ -56,14 +48,8 @@ async fn press(
         .send()
         .await
         .expect("the console answers");
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    (status, location, response.text().await.expect("a body"))
+    let (status, location, body) = answer_of(response).await;
+    (status, location.unwrap_or_default(), body)
 }
 
 /// Presses a button that must work, and checks where it sends the browser.

@@ -10,7 +10,7 @@ use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockModeEncrypt, KeyIvInit};
 use serde_json::{Value, json};
 
-use super::tests::client;
+use super::tests::{answer_of, client};
 use crate::bo::{BoConfig, REFRESH_PATH, REVOKE_PATH, SESSIONS_PATH, WHOAMI_PATH};
 use crate::mask::mask;
 use crate::{Sandbox, SandboxConfig};
@@ -111,13 +111,8 @@ async fn press_revoke(sandbox: &Sandbox, body: &str) -> (u16, String, String) {
         .send()
         .await
         .expect("the console answers");
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .map(|l| l.to_str().expect("ASCII").to_owned())
-        .unwrap_or_default();
-    (status, location, response.text().await.expect("UTF-8"))
+    let (status, location, body) = answer_of(response).await;
+    (status, location.unwrap_or_default(), body)
 }
 
 /// The row of session `number`.

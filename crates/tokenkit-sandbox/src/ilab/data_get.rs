@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::Ilab;
 use super::access::authenticate;
 use super::mint::error;
-use super::params::Params;
+use crate::params::Params;
 
 /// `GET /open/api/v2/data_get` (and its configured aliases).
 pub(crate) async fn data_get(State(ilab): State<Ilab>, RawQuery(query): RawQuery) -> Json<Value> {

@@ -17,10 +17,10 @@ use tokenkit_core::civil::unix_seconds;
 use super::Ilab;
 use super::access::{Holder, Issue, jti_of};
 use super::mint::{self, Minted, error};
-use super::params::Params;
 use super::state::{Grant, State as Memory, TicketRefusal};
 use crate::journal::{End, Issue as JournalIssue, Kind, Platform};
 use crate::jwt::verify_hs256;
+use crate::params::Params;
 
 /// Which dialect a route speaks (§1.1/§1.2 or §1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -79,7 +79,6 @@ mod data_get;
 mod handlers;
 mod mint;
 mod opaque;
-mod params;
 mod stall;
 mod state;
 mod upload;

@@ -14,9 +14,9 @@ use axum::extract::{RawQuery, State};
 use serde_json::{Value, json};
 
 use super::access::authenticate;
-use super::params::Params;
 use super::validate::validate;
 use super::{Ilab, UPLOADS_REFUSED, UPLOADS_REPLACED, UPLOADS_STORED};
+use crate::params::Params;
 
 /// (appid, username, originId): the platform keeps one record per `originId` of an
 /// experiment's user, so a client's retry of a timed-out upload replaces, not doubles.

@@ -1,6 +1,7 @@
 //! Request parameters from the query string and a form body, decoded the way a servlet
 //! container decodes them (`application/x-www-form-urlencoded`: `+` is a space). That is
-//! what makes an unencoded `+` in a ticket break the signature, as on the real platform.
+//! what makes an unencoded `+` in a ticket break the signature, as on the real ilab
+//! platform; the console's forms and the request log read parameters the same way.
 
 use std::collections::HashMap;
 
